@@ -1,0 +1,45 @@
+// The checks a schema cannot express: unique names and prefixes, and path patterns that compile without
+// two routes claiming the same pattern and method.
+import { RouteTable } from '../routing/route-table.ts'
+import type { Config } from './schema.ts'
+import { acceptVersionOf } from '../routing/versions.ts'
+
+export function checkRoutes (config: Config): string[] {
+  const problems: string[] = []
+  const names = new Map<string, number>()
+  config.routes.forEach((r, i) => {
+    const first = names.get(r.name)
+    if (first !== undefined) problems.push(`routes[${i}].name: "${r.name}" is already the name of routes[${first}]; route names must be unique`)
+    else names.set(r.name, i)
+    if (r.name === 'unmatched') problems.push(`routes[${i}].name: "unmatched" is reserved for requests that match no route`)
+    r.paths.forEach((p, j) => {
+      try {
+        new RouteTable([{ ...r, paths: [p] }]) // eslint-disable-line no-new
+      } catch (err) {
+        problems.push(`routes[${i}].paths[${j}]: ${JSON.stringify(p)} is not a valid path pattern (${(err as Error).message})`)
+      }
+    })
+  })
+  if (problems.length === 0) {
+    try {
+      new RouteTable(config.routes) // eslint-disable-line no-new
+    } catch (err) {
+      problems.push(`routes: two routes claim the same path and method (${(err as Error).message}); give each pattern to one route`)
+    }
+  }
+  const prefixes = new Map<string, number>()
+  const accepts = new Map<string, number>()
+  config.versions.forEach((v, i) => {
+    const p = prefixes.get(v.prefix)
+    if (p !== undefined) problems.push(`versions[${i}].prefix: ${v.prefix} is already used by versions[${p}]`)
+    else prefixes.set(v.prefix, i)
+    const accept = acceptVersionOf(v)
+    const a = accepts.get(accept)
+    if (a !== undefined) problems.push(`versions[${i}]: Accept-Version ${JSON.stringify(accept)} is already used by versions[${a}]; set accept_version`)
+    else accepts.set(accept, i)
+  })
+  if (config.listen.port !== 0 && config.listen.port === config.admin.port) {
+    problems.push(`admin.port: ${config.admin.port} is also listen.port; the admin API needs its own port`)
+  }
+  return problems
+}

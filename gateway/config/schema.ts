@@ -1,0 +1,103 @@
+// The one schema of the gateway's configuration. The TypeScript type is derived from it, so the validator
+// and the code cannot disagree. Keys are snake_case because users write them in YAML.
+import { Type, type Static } from '@sinclair/typebox'
+
+const Port = Type.Integer({ minimum: 0, maximum: 65535, description: 'a TCP port, 0 to 65535 (0 picks a free one)' })
+const Millis = (def: number, description: string) =>
+  Type.Integer({ minimum: 1, maximum: 3_600_000, default: def, description: `${description}, in milliseconds` })
+const BackendName = Type.Union([Type.Literal('legacy'), Type.Literal('new')], { description: 'legacy or new' })
+const Method = Type.Union(
+  ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'].map((m) => Type.Literal(m)),
+  { description: 'an HTTP method in capitals: GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS' }
+)
+
+export const BackendSchema = Type.Object({
+  url: Type.String({
+    pattern: '^https?://[^\\s/?#]+(/[^\\s?#]*)?$',
+    description: 'the base URL, http:// or https://, with an optional base path and no query'
+  }),
+  connections: Type.Integer({ minimum: 1, maximum: 10_000, default: 256, description: 'the most sockets the pool opens' }),
+  keep_alive_ms: Millis(4_000, 'how long an idle upstream socket is kept'),
+  timeouts: Type.Object({
+    connect_ms: Millis(2_000, 'the time allowed to open a connection'),
+    response_ms: Millis(30_000, 'the time allowed until the response headers arrive'),
+    idle_ms: Millis(30_000, 'the longest pause allowed between two chunks of a body')
+  }, { default: {}, additionalProperties: false })
+}, { additionalProperties: false })
+
+export const VersionSchema = Type.Object({
+  prefix: Type.String({ pattern: '^/[A-Za-z0-9._~-]+$', description: 'one path segment, such as /v1' }),
+  backend: BackendName,
+  strip: Type.Boolean({ default: true, description: 'remove the prefix before forwarding' }),
+  accept_version: Type.Optional(Type.String({
+    minLength: 1,
+    maxLength: 32,
+    description: 'the Accept-Version value that pins this version (default: the prefix without "/v")'
+  }))
+}, { additionalProperties: false })
+
+export const RouteSchema = Type.Object({
+  name: Type.String({
+    pattern: '^[a-z][a-z0-9_-]{0,62}$',
+    description: 'a short name in lower case (letters, digits, - and _), used in metrics and logs'
+  }),
+  paths: Type.Array(Type.String({ pattern: '^/', description: 'a path pattern starting with /' }), {
+    minItems: 1,
+    description: 'path patterns such as "/items", "/items/*" or "/ws/:session"'
+  }),
+  methods: Type.Optional(Type.Array(Method, { minItems: 1, uniqueItems: true })),
+  flag: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'the Unleash flag that splits this route' })),
+  failover: Type.Boolean({ default: true, description: 'answer failed GET and HEAD sent to new from legacy' })
+}, { additionalProperties: false })
+
+export const ConfigSchema = Type.Object({
+  listen: Type.Object({
+    host: Type.String({ minLength: 1, default: '0.0.0.0' }),
+    port: Port,
+    keep_alive_timeout_ms: Millis(65_000, 'how long an idle client connection is kept (above your load balancer\'s)')
+  }, { additionalProperties: false }),
+  admin: Type.Object({
+    host: Type.String({ minLength: 1, default: '127.0.0.1' }),
+    port: Port,
+    body_limit_bytes: Type.Integer({ minimum: 1024, maximum: 1_048_576, default: 65_536 })
+  }, { additionalProperties: false }),
+  backends: Type.Object({ legacy: BackendSchema, new: BackendSchema }, {
+    additionalProperties: false,
+    description: 'exactly two backends, named legacy and new'
+  }),
+  versions: Type.Array(VersionSchema, { default: [] }),
+  version_header: Type.String({ pattern: '^[A-Za-z0-9-]+$', default: 'accept-version' }),
+  routes: Type.Array(RouteSchema, { default: [] }),
+  sticky: Type.Object({
+    header: Type.String({ pattern: '^[A-Za-z0-9-]+$', default: 'x-user-id' }),
+    cookie: Type.String({ pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$', default: 'session' })
+  }, { default: {}, additionalProperties: false }),
+  flags: Type.Object({
+    file: Type.String({ minLength: 1, default: 'features.json', description: 'the embedded flag file (client-features format)' }),
+    app_name: Type.String({ minLength: 1, default: 'switchyard' }),
+    environment: Type.String({ minLength: 1, default: 'default' }),
+    refresh_interval_ms: Millis(1_000, 'how often the Unleash server is polled')
+  }, { default: {}, additionalProperties: false }),
+  state: Type.Object({
+    dir: Type.String({ minLength: 1, default: '../.switchyard', description: 'where the audit log and route states are kept' })
+  }, { default: {}, additionalProperties: false }),
+  shutdown: Type.Object({
+    unready_delay_ms: Type.Integer({ minimum: 0, maximum: 120_000, default: 0, description: 'wait after /readyz turns false, before the listener closes' }),
+    drain_timeout_ms: Millis(10_000, 'the longest wait for in-flight requests at shutdown')
+  }, { default: {}, additionalProperties: false }),
+  trust_proxy: Type.Union([Type.Boolean(), Type.Array(Type.String())], {
+    default: false,
+    description: 'true, false, or a list of addresses and CIDRs of the proxies in front of the gateway'
+  }),
+  logging: Type.Object({
+    level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+    access_log: Type.Boolean({ default: false })
+  }, { default: {}, additionalProperties: false })
+}, { additionalProperties: false })
+
+export type Config = Static<typeof ConfigSchema>
+export type BackendConfig = Static<typeof BackendSchema>
+export type RouteConfig = Static<typeof RouteSchema>
+export type VersionConfig = Static<typeof VersionSchema>
+export type BackendId = 'legacy' | 'new'
+export const BACKEND_IDS: readonly BackendId[] = ['legacy', 'new']
