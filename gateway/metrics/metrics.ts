@@ -1,0 +1,94 @@
+// Every metric of the DESIGN contract that the gateway produces, declared once against an injected
+// registry. Label values are bounded: route names, backend ids, reasons, methods, status codes and error
+// kinds. Children are cached so the hot path does one Map lookup instead of hashing a label object.
+import client, { type Registry, type Counter, type Histogram, type Gauge } from 'prom-client'
+import type { BackendId } from '../config/schema.ts'
+import type { UpstreamErrorKind } from '../proxy/upstream-error.ts'
+
+export type Reason = 'version' | 'override' | 'flag' | 'default' | 'failover'
+
+// Upstream latencies from sub-millisecond to the longest upstream timeout.
+export const DEFAULT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
+
+export interface MetricsOptions {
+  /** Reads the current percentage of every flag, at scrape time. */
+  rolloutPercents: () => Iterable<[string, number]>
+  buckets?: number[]
+  /** Collect Node's default process metrics (on by default). */
+  processMetrics?: boolean
+}
+
+export class GatewayMetrics {
+  readonly registry: Registry
+  readonly #requests: Counter<'route' | 'backend' | 'method' | 'code'>
+  readonly #duration: Histogram<'route' | 'backend'>
+  readonly #decisions: Counter<'route' | 'backend' | 'reason'>
+  readonly #upstreamErrors: Counter<'route' | 'backend' | 'kind'>
+  readonly #children = new Map<string, any>()
+
+  constructor (registry: Registry, opts: MetricsOptions) {
+    this.registry = registry
+    const registers = [registry]
+    this.#requests = new client.Counter({
+      name: 'switchyard_requests_total',
+      help: 'Requests answered by each backend, by route, method and status code (failovers count once per backend tried).',
+      labelNames: ['route', 'backend', 'method', 'code'],
+      registers
+    })
+    this.#duration = new client.Histogram({
+      name: 'switchyard_request_duration_seconds',
+      help: 'Time from the request reaching the gateway to the end of the upstream response, by route and backend.',
+      labelNames: ['route', 'backend'],
+      buckets: opts.buckets ?? DEFAULT_BUCKETS,
+      registers
+    })
+    this.#decisions = new client.Counter({
+      name: 'switchyard_decisions_total',
+      help: 'Routing decisions by route, chosen backend and reason (version, override, flag, default, failover).',
+      labelNames: ['route', 'backend', 'reason'],
+      registers
+    })
+    this.#upstreamErrors = new client.Counter({
+      name: 'switchyard_upstream_errors_total',
+      help: 'Upstream transport failures (refused, reset, timeouts, protocol errors) by route, backend and kind.',
+      labelNames: ['route', 'backend', 'kind'],
+      registers
+    })
+    const percents = opts.rolloutPercents
+    const gauge: Gauge<'flag'> = new client.Gauge({
+      name: 'switchyard_rollout_percent',
+      help: 'The share of sticky keys a flag sends to the new backend, in percent.',
+      labelNames: ['flag'],
+      registers,
+      collect () {
+        gauge.reset()
+        for (const [flag, pct] of percents()) gauge.set({ flag }, pct)
+      }
+    })
+    if (opts.processMetrics !== false) client.collectDefaultMetrics({ register: registry })
+  }
+
+  decision (route: string, backend: BackendId, reason: Reason): void {
+    this.#child(this.#decisions, `d\0${route}\0${backend}\0${reason}`, [route, backend, reason]).inc()
+  }
+
+  response (route: string, backend: BackendId, method: string, code: number, seconds: number): void {
+    const m = KNOWN_METHODS.has(method) ? method : 'OTHER'
+    this.#child(this.#requests, `r\0${route}\0${backend}\0${m}\0${code}`, [route, backend, m, String(code)]).inc()
+    this.#child(this.#duration, `h\0${route}\0${backend}`, [route, backend]).observe(seconds)
+  }
+
+  upstreamError (route: string, backend: BackendId, kind: UpstreamErrorKind): void {
+    this.#child(this.#upstreamErrors, `e\0${route}\0${backend}\0${kind}`, [route, backend, kind]).inc()
+  }
+
+  #child (metric: Counter<any> | Histogram<any>, key: string, labels: string[]): any {
+    let c = this.#children.get(key)
+    if (c === undefined) {
+      c = metric.labels(...labels)
+      this.#children.set(key, c)
+    }
+    return c
+  }
+}

@@ -1,0 +1,49 @@
+// The client-facing HTTP path. Fastify matches everything to one route; the handler hijacks the reply and
+// streams through an Exchange, so no body is parsed or buffered and Fastify's serializer is bypassed.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { isSwitchyardError } from '../errors.ts'
+import type { Router } from '../routing/router.ts'
+import { Exchange, sendError, type ProxyContext } from './exchange.ts'
+import { forwardedHeaders, isSafe, routeRequest } from './request-context.ts'
+
+export interface ProxyPluginOptions {
+  ctx: ProxyContext
+  router: Router
+}
+
+export async function proxyPlugin (app: FastifyInstance, opts: ProxyPluginOptions): Promise<void> {
+  const { ctx, router } = opts
+  // Leave every body unread: the Exchange hands the raw request stream to undici.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', (_req, _payload, done) => done(null))
+
+  function handler (request: FastifyRequest, reply: FastifyReply): void {
+    reply.hijack()
+    const req = request.raw
+    const res = reply.raw
+    let routed
+    try {
+      routed = routeRequest(router, request)
+    } catch (err) {
+      if (!isSwitchyardError(err)) throw err
+      sendError(res, err, { 'x-request-id': request.id })
+      return
+    }
+    const { target, route, decision } = routed
+    ctx.metrics.decision(route.name, decision.backend, decision.reason)
+    const headers = forwardedHeaders(request)
+    const noBody = req.headers['content-length'] === undefined || req.headers['content-length'] === '0'
+    new Exchange(ctx, req, res, {
+      route,
+      backend: decision.backend,
+      path: target.upstreamPath,
+      headers,
+      requestId: request.id,
+      failover: decision.backend === 'new' && route.failover && isSafe(req.method) &&
+        noBody && req.headers['transfer-encoding'] === undefined
+    }).start()
+  }
+
+  app.route({ method: app.supportedMethods, url: '/', handler })
+  app.route({ method: app.supportedMethods, url: '/*', handler })
+}
