@@ -1,0 +1,128 @@
+// The admin API under /admin: JSON only, bearer token, and errors that say what to fix. It validates
+// strictly (no type coercion: "50" is not a percentage) and changes nothing on bad input.
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
+import swagger from '@fastify/swagger'
+import { errors, isSwitchyardError, SwitchyardError } from '../errors.ts'
+import type { RolloutControl, Actor } from '../control/rollout-control.ts'
+import type { FlagSource } from '../flags/flag-source.ts'
+import type { TrafficWindow } from '../metrics/traffic-window.ts'
+import type { RouteTable } from '../routing/route-table.ts'
+import type { AuditLog } from '../state/audit-log.ts'
+import type { FlagStates } from '../state/flag-states.ts'
+import { tokenChecker } from './auth.ts'
+import { EventsQuery, FlagParams, ReasonBody, SetPercentBody, responses } from './schemas.ts'
+import { validationMessage } from './validation-message.ts'
+
+export interface AdminPluginOptions {
+  token: string | null
+  bodyLimit: number
+  control: RolloutControl
+  flags: FlagSource
+  states: FlagStates
+  audit: AuditLog
+  table: RouteTable
+  traffic: TrafficWindow
+  windowSeconds: number
+}
+
+const MAX_ACTOR = 200
+
+export async function adminPlugin (app: FastifyInstance, opts: AdminPluginOptions): Promise<void> {
+  const { control, flags, states, audit, table, traffic } = opts
+  const authorized = opts.token === null ? null : tokenChecker(opts.token)
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Switchyard admin API', version: '1' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }]
+    }
+  })
+
+  app.addHook('onRequest', async (request) => {
+    if (authorized !== null && !authorized(request.headers.authorization)) throw errors.UNAUTHORIZED()
+  })
+
+  app.setErrorHandler((err: FastifyError | SwitchyardError, request, reply) => {
+    const e = toSwitchyardError(err, request)
+    if (e.statusCode >= 500) request.log.error({ err }, 'admin call failed')
+    return reply.code(e.statusCode).send(e.toJSON())
+  })
+  app.setNotFoundHandler((request, reply) => {
+    const e = errors.NOT_FOUND(request.method, request.url)
+    return reply.code(404).send(e.toJSON())
+  })
+
+  const who = (request: FastifyRequest, reason: string): Actor => {
+    const h = request.headers['x-switchyard-actor']
+    const actor = typeof h === 'string' && h.trim() !== '' ? h.trim().slice(0, MAX_ACTOR) : 'admin-api'
+    return { actor, source: request.ip, reason: reason.trim() }
+  }
+  const errorResponses = { 400: responses.error, 401: responses.error, 404: responses.error, 409: responses.error, 413: responses.error }
+
+  app.get('/admin/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+
+  app.get('/admin/routes', {
+    schema: { summary: 'Every route: its flag, percentage, state and traffic share over the last minute', response: { 200: responses.routes, 401: responses.error } }
+  }, async () => ({
+    flag_source: { kind: flags.kind, location: flags.location },
+    window_seconds: opts.windowSeconds,
+    routes: table.routes.map((r) => {
+      const s = r.flag === null ? null : states.get(r.flag)
+      const t = traffic.totals(r.name)
+      const total = t.legacy + t.new
+      return {
+        name: r.name,
+        flag: r.flag,
+        percent: r.flag === null ? 0 : flags.percent(r.flag),
+        state: s?.state ?? 'running',
+        state_reason: s?.reason ?? null,
+        state_since: s?.since ?? null,
+        state_actor: s?.actor ?? null,
+        traffic: { legacy: t.legacy, new: t.new, legacy_errors: t.legacyErrors, new_errors: t.newErrors, new_share: total === 0 ? 0 : t.new / total }
+      }
+    })
+  }))
+
+  app.put<{ Params: { flag: string }, Body: { percent: number, reason: string } }>('/admin/flags/:flag', {
+    schema: { summary: 'Set the percentage of sticky keys a flag sends to new', params: FlagParams, body: SetPercentBody, response: { 200: responses.setPercent, ...errorResponses } }
+  }, async (request) => control.setPercent(request.params.flag, request.body.percent, who(request, request.body.reason)))
+
+  app.post<{ Params: { flag: string }, Body: { reason: string } }>('/admin/flags/:flag/rollback', {
+    schema: { summary: 'Send every route of a flag to legacy now and set it to 0%', params: FlagParams, body: ReasonBody, response: { 200: responses.stateChange, ...errorResponses } }
+  }, async (request) => control.rollback(request.params.flag, who(request, request.body.reason)))
+
+  app.post<{ Params: { flag: string }, Body: { reason: string } }>('/admin/flags/:flag/resume', {
+    schema: { summary: 'End a rollback; the percentage stays where it is until raised', params: FlagParams, body: ReasonBody, response: { 200: responses.stateChange, ...errorResponses } }
+  }, async (request) => control.resume(request.params.flag, who(request, request.body.reason)))
+
+  app.get<{ Querystring: { limit: number, flag?: string } }>('/admin/events', {
+    schema: { summary: 'The audit log, newest first', querystring: EventsQuery, response: { 200: responses.events, 400: responses.error, 401: responses.error } }
+  }, async (request) => ({ events: audit.list({ limit: request.query.limit, flag: request.query.flag }) }))
+}
+
+function toSwitchyardError (err: FastifyError | SwitchyardError, request: FastifyRequest): SwitchyardError {
+  if (isSwitchyardError(err)) return err
+  const e = err as FastifyError & { validationContext?: string }
+  if (e.validation !== undefined) {
+    const context = e.validationContext ?? 'body'
+    const data = context === 'querystring' ? request.query : context === 'params' ? request.params : request.body
+    const schema = (request.routeOptions.schema as Record<string, unknown> | undefined)?.[context]
+    return Object.assign(errors.BAD_BODY(validationMessage(e.validation, context, data, schema as never)), { cause: err })
+  }
+  switch (e.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return Object.assign(errors.BODY_TOO_LARGE(request.routeOptions.bodyLimit ?? request.server.initialConfig.bodyLimit ?? 0), { cause: err })
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return Object.assign(errors.UNSUPPORTED_MEDIA_TYPE(String(request.headers['content-type'] ?? '')), { cause: err })
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return Object.assign(errors.BAD_JSON('the body is empty'), { cause: err })
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return Object.assign(errors.BAD_BODY('content-length does not match the body sent'), { cause: err })
+  }
+  if (e.statusCode === 400 && err instanceof SyntaxError) return Object.assign(errors.BAD_JSON(err.message), { cause: err })
+  if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) {
+    return new SwitchyardError(e.code ?? 'SY_ERR_BAD_REQUEST', e.statusCode, e.message, { cause: err })
+  }
+  return new SwitchyardError('SY_ERR_INTERNAL', 500, 'the admin API failed unexpectedly; the gateway log has the details', { cause: err })
+}

@@ -1,0 +1,182 @@
+// buildGateway decides, in one place, what is created and in which order: flag source, states, audit log,
+// metrics, upstream pools, then the client-facing server (WebSocket and HTTP paths) and the admin server.
+// It touches neither process nor the environment: the entry file does.
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import { setTimeout as sleep } from 'node:timers/promises'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import { Registry } from 'prom-client'
+import type { Dispatcher } from 'undici'
+import { isLoopback } from './admin/auth.ts'
+import { adminPlugin } from './admin/admin-plugin.ts'
+import { healthPlugin } from './admin/health-plugin.ts'
+import type { GatewayConfig } from './config/load.ts'
+import type { BackendId } from './config/schema.ts'
+import { RolloutControl } from './control/rollout-control.ts'
+import { errors } from './errors.ts'
+import { EmbeddedFlags, ServerFlags, type FlagSource } from './flags/flag-source.ts'
+import { GatewayMetrics } from './metrics/metrics.ts'
+import { TrafficWindow } from './metrics/traffic-window.ts'
+import type { ProxyContext } from './proxy/exchange.ts'
+import { proxyPlugin } from './proxy/proxy-plugin.ts'
+import { Upstream } from './proxy/upstream.ts'
+import { websocketConstraint, websocketPlugin } from './proxy/websocket-plugin.ts'
+import { buildRouter } from './routing/router.ts'
+import { AuditLog } from './state/audit-log.ts'
+import { FlagStates } from './state/flag-states.ts'
+
+export interface GatewayDeps {
+  registry?: Registry
+  flags?: FlagSource
+  dispatchers?: Partial<Record<BackendId, Dispatcher>>
+  /** The clock of the traffic window (ms since the epoch). */
+  now?: () => number
+  logger?: FastifyBaseLogger
+}
+
+export interface Gateway {
+  readonly proxy: FastifyInstance
+  readonly admin: FastifyInstance
+  readonly metrics: GatewayMetrics
+  readonly control: RolloutControl
+  readonly flags: FlagSource
+  readonly ready: boolean
+  readonly inflight: number
+  listen (): Promise<{ proxyUrl: string, adminUrl: string }>
+  /** Graceful: unready, stop accepting, drain in-flight requests within the bound, close. */
+  shutdown (): Promise<{ drained: boolean }>
+}
+
+const WINDOW_SECONDS = 60
+const REQUEST_ID = /^[\x21-\x7e]{1,200}$/
+
+export async function buildGateway (config: GatewayConfig, deps: GatewayDeps = {}): Promise<Gateway> {
+  const adminToken = config.secrets.adminToken
+  if (adminToken === null && !isLoopback(config.admin.host)) throw errors.ADMIN_TOKEN_REQUIRED(config.admin.host)
+
+  const proxy = Fastify({
+    ...(deps.logger !== undefined ? { loggerInstance: deps.logger } : { logger: { level: config.logging.level } }),
+    logController: new LogController({ disableRequestLogging: !config.logging.access_log }),
+    genReqId: (req: IncomingMessage) => {
+      const given = req.headers['x-request-id']
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+    },
+    requestIdHeader: false,
+    trustProxy: config.trust_proxy,
+    keepAliveTimeout: config.listen.keep_alive_timeout_ms,
+    return503OnClosing: false,
+    routerOptions: { constraints: { websocket: websocketConstraint } }
+  } as never) as unknown as FastifyInstance
+  const log = proxy.log
+
+  const flags = deps.flags ?? (config.secrets.unleash !== null
+    ? new ServerFlags(config.secrets.unleash.url, {
+      appName: config.flags.app_name,
+      environment: config.flags.environment,
+      apiToken: config.secrets.unleash.apiToken,
+      refreshIntervalMs: config.flags.refresh_interval_ms,
+      backupPath: config.stateDir,
+      log
+    })
+    : new EmbeddedFlags(config.flagsFile, { appName: config.flags.app_name, environment: config.flags.environment, log }))
+  await flags.start()
+
+  const states = new FlagStates(config.stateDir)
+  await states.load()
+  const audit = new AuditLog(config.stateDir)
+  await audit.open()
+
+  const router = buildRouter(config, flags, states)
+  checkFlagsExist(router.table.flags(), flags, log)
+
+  const registry = deps.registry ?? new Registry()
+  const metrics = new GatewayMetrics(registry, {
+    rolloutPercents: () => router.table.flags().map((f) => [f, states.isOverridden(f) ? 0 : flags.percent(f)])
+  })
+  const traffic = new TrafficWindow({ seconds: WINDOW_SECONDS, now: deps.now })
+  const upstreams = {
+    legacy: new Upstream('legacy', config.backends.legacy, deps.dispatchers?.legacy),
+    new: new Upstream('new', config.backends.new, deps.dispatchers?.new)
+  }
+  const ctx: ProxyContext = { upstreams, metrics, traffic, log, closing: false, inflight: 0, onIdle: null }
+  const control = new RolloutControl({ flags, states, audit, log })
+
+  const handshakeTimeoutMs = Math.max(config.backends.legacy.timeouts.response_ms, config.backends.new.timeouts.response_ms)
+  await proxy.register(websocketPlugin, { ctx, router, handshakeTimeoutMs })
+  await proxy.register(proxyPlugin, { ctx, router })
+  proxy.addHook('onClose', async () => {
+    await Promise.all([upstreams.legacy.close(), upstreams.new.close()])
+  })
+
+  const admin = Fastify({
+    loggerInstance: log.child({ server: 'admin' }),
+    logController: new LogController({ disableRequestLogging: !config.logging.access_log }),
+    bodyLimit: config.admin.body_limit_bytes,
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true } }
+  } as never) as unknown as FastifyInstance
+  const notReadyBecause = (): string[] => [
+    ...(ctx.closing ? ['shutting down'] : []),
+    ...(flags.ready ? [] : [`flags not loaded yet from ${flags.location}`])
+  ]
+  await admin.register(healthPlugin, { registry, notReadyBecause })
+  await admin.register(adminPlugin, {
+    token: adminToken,
+    bodyLimit: config.admin.body_limit_bytes,
+    control,
+    flags,
+    states,
+    audit,
+    table: router.table,
+    traffic,
+    windowSeconds: WINDOW_SECONDS
+  })
+  if (adminToken === null) log.warn({ host: config.admin.host }, 'SWITCHYARD_ADMIN_TOKEN is not set: the admin API is open to every local process')
+
+  let closed: Promise<{ drained: boolean }> | null = null
+
+  return {
+    proxy,
+    admin,
+    metrics,
+    control,
+    flags,
+    get ready () { return notReadyBecause().length === 0 },
+    get inflight () { return ctx.inflight },
+    async listen () {
+      const proxyUrl = await proxy.listen({ host: config.listen.host, port: config.listen.port })
+      const adminUrl = await admin.listen({ host: config.admin.host, port: config.admin.port })
+      return { proxyUrl, adminUrl }
+    },
+    shutdown () {
+      closed ??= (async () => {
+        ctx.closing = true
+        if (config.shutdown.unready_delay_ms > 0) await sleep(config.shutdown.unready_delay_ms)
+        const proxyClosed = proxy.close()
+        const drained = await Promise.race([
+          proxyClosed.then(() => true),
+          sleep(config.shutdown.drain_timeout_ms, false, { ref: false })
+        ])
+        if (!drained) {
+          log.warn({ inflight: ctx.inflight }, 'drain timeout reached; closing the remaining connections')
+          proxy.server.closeAllConnections()
+          await proxyClosed
+        }
+        await admin.close()
+        await flags.close()
+        await audit.close()
+        return { drained }
+      })()
+      return closed
+    }
+  }
+}
+
+function checkFlagsExist (used: string[], flags: FlagSource, log: FastifyBaseLogger): void {
+  const missing = used.filter((f) => !flags.has(f))
+  if (missing.length === 0) return
+  if (flags.kind === 'embedded') {
+    throw errors.FLAGS_INVALID(flags.location, `the routes use flags it does not define: ${missing.join(', ')}; add them (with a flexibleRollout strategy) or fix the routes' flag names`)
+  }
+  // An Unleash server may not have them yet, or may not have answered: those routes stay on legacy.
+  log.warn({ missing }, 'routes use flags the Unleash server does not know (yet); their traffic stays on legacy')
+}

@@ -1,0 +1,96 @@
+// `switchyard serve`: the process side of the gateway. It reads the environment, loads the config, listens,
+// and turns SIGTERM and SIGINT into a graceful shutdown. With --example it first starts the example
+// backends on the ports the config names, so a newcomer sees traffic being split.
+import { parseArgs } from 'node:util'
+import { buildGateway, type Gateway } from '../app.ts'
+import { loadConfigFile, type GatewayConfig } from '../config/load.ts'
+import { isSwitchyardError } from '../errors.ts'
+import { startExampleBackend, type ExampleBackend } from '../../services/example/example-backend.ts'
+
+export const DEFAULT_CONFIG = 'flags/switchyard.yaml'
+
+interface Out { write (s: string): unknown }
+
+export async function runServe (argv: string[], env: Record<string, string | undefined>, out: Out, err: Out): Promise<number> {
+  let args
+  try {
+    args = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, example: { type: 'boolean' } }, strict: true })
+  } catch (e) {
+    err.write(`switchyard serve: ${(e as Error).message}\nUsage: switchyard serve [--config flags/switchyard.yaml] [--example]\n`)
+    return 2
+  }
+  const file = args.values.config ?? env.SWITCHYARD_CONFIG ?? DEFAULT_CONFIG
+  let config: GatewayConfig
+  try {
+    config = loadConfigFile(file, env)
+  } catch (e) {
+    if (!isSwitchyardError(e)) throw e
+    err.write(`switchyard: ${e.message}\n`)
+    return 1
+  }
+
+  const examples: ExampleBackend[] = []
+  let gateway: Gateway
+  try {
+    if (args.values.example === true) {
+      for (const id of ['legacy', 'new'] as const) {
+        const url = new URL(config.backends[id].url)
+        examples.push(await startExampleBackend(id, { host: url.hostname, port: Number(url.port) }))
+      }
+    }
+    gateway = await buildGateway(config)
+  } catch (e) {
+    await Promise.all(examples.map((b) => b.close()))
+    if (!isSwitchyardError(e) && (e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e
+    err.write(`switchyard: ${(e as Error).message}\n`)
+    return 1
+  }
+
+  const stopped = new Promise<number>((resolve) => {
+    const stop = (signal: string): void => {
+      gateway.proxy.log.info({ signal }, 'shutting down: draining in-flight requests')
+      gateway.shutdown().then(async ({ drained }) => {
+        await Promise.all(examples.map((b) => b.close()))
+        gateway.proxy.log.info({ drained }, 'stopped')
+        resolve(0)
+      }, (e: unknown) => {
+        gateway.proxy.log.error({ err: e }, 'shutdown failed')
+        resolve(1)
+      })
+    }
+    process.once('SIGTERM', stop)
+    process.once('SIGINT', stop)
+  })
+
+  try {
+    const { proxyUrl, adminUrl } = await gateway.listen()
+    out.write(banner(config, proxyUrl, adminUrl, examples.length > 0))
+  } catch (e) {
+    err.write(`switchyard: cannot listen: ${(e as Error).message}\n`)
+    await gateway.shutdown()
+    await Promise.all(examples.map((b) => b.close()))
+    return 1
+  }
+  return stopped
+}
+
+function banner (config: GatewayConfig, proxyUrl: string, adminUrl: string, example: boolean): string {
+  const client = proxyUrl.replace('0.0.0.0', '127.0.0.1')
+  const lines = [
+    'Switchyard is running.',
+    `  clients:   ${client}`,
+    `  admin:     ${adminUrl}/admin/routes   (metrics: ${adminUrl}/metrics)`,
+    `  flags:     ${config.secrets.unleash?.url ?? config.flagsFile}`,
+    `  backends:  legacy ${config.backends.legacy.url}, new ${config.backends.new.url}${example ? ' (example backends)' : ''}`,
+    '',
+    'Try:',
+    `  curl -si ${client}/items/7 -H 'x-user-id: ana' | grep -i x-switchyard-backend`,
+    `  curl -si ${client}/v2/items/7 | grep -i x-switchyard-backend      # pinned to new`,
+    `  curl -si ${client}/items/7 -H 'Accept-Version: 1' | grep -i x-switchyard-backend   # pinned to legacy`,
+    '  switchyard status          # or: npx switchyard status',
+    "  switchyard rollout items-api 50 --reason 'step 3'",
+    '  switchyard events',
+    ''
+  ]
+  return lines.join('\n') + '\n'
+}

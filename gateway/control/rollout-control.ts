@@ -1,0 +1,92 @@
+// The release manager's levers, independent of HTTP: set a percentage, roll back, resume. Each change is
+// applied to its source of truth first and written to the audit log before it is acknowledged. Calls are
+// serialised, so two operators cannot interleave a read-modify-write.
+import { errors } from '../errors.ts'
+import type { FlagSource } from '../flags/flag-source.ts'
+import type { AuditEvent, AuditLog } from '../state/audit-log.ts'
+import type { FlagStates, RolloutState } from '../state/flag-states.ts'
+
+export interface Actor {
+  actor: string
+  source: string
+  reason: string
+}
+
+export interface SetPercentResult { flag: string, percent: number, previous: number, changed: boolean, event: AuditEvent | null }
+export interface StateChangeResult { flag: string, state: RolloutState, percent: number, previous: number, event: AuditEvent }
+
+export class RolloutControl {
+  readonly #flags: FlagSource
+  readonly #states: FlagStates
+  readonly #audit: AuditLog
+  readonly #log: { error: (o: object, msg: string) => void }
+  #queue: Promise<unknown> = Promise.resolve()
+
+  constructor (deps: { flags: FlagSource, states: FlagStates, audit: AuditLog, log: { error: (o: object, msg: string) => void } }) {
+    this.#flags = deps.flags
+    this.#states = deps.states
+    this.#audit = deps.audit
+    this.#log = deps.log
+  }
+
+  setPercent (flag: string, percent: number, who: Actor): Promise<SetPercentResult> {
+    return this.#serial(async () => {
+      this.#mustExist(flag)
+      const state = this.#states.get(flag).state
+      if (state === 'rolled_back') throw errors.FLAG_ROLLED_BACK(flag)
+      const previous = this.#flags.percent(flag)
+      if (previous === percent) return { flag, percent, previous, changed: false, event: null }
+      await this.#flags.setPercent(flag, percent)
+      let event: AuditEvent
+      try {
+        event = await this.#audit.append({ ...who, action: 'set_percent', flag, from: previous, to: percent })
+      } catch (err) {
+        await this.#flags.setPercent(flag, previous).catch((undo) => this.#log.error({ err: undo, flag }, 'could not undo a percentage change after the audit log failed'))
+        throw Object.assign(errors.AUDIT_WRITE_FAILED((err as Error).message), { cause: err })
+      }
+      return { flag, percent, previous, changed: true, event }
+    })
+  }
+
+  /** Idempotent: a flag already rolled back stays so, and the call is still recorded. */
+  rollback (flag: string, who: Actor): Promise<StateChangeResult> {
+    return this.#serial(async () => {
+      this.#mustExist(flag)
+      const before = { state: this.#states.get(flag).state, percent: this.#flags.percent(flag) }
+      // The override routes everything to legacy at once; the percentage follows in the flag source.
+      await this.#states.set(flag, { state: 'rolled_back', reason: who.reason, actor: who.actor })
+      let percentError: string | null = null
+      if (before.percent !== 0) {
+        await this.#flags.setPercent(flag, 0).catch((err: Error) => {
+          percentError = err.message
+          this.#log.error({ err, flag }, 'rolled back by override, but the flag source did not take 0%')
+        })
+      }
+      const to = { state: 'rolled_back', percent: this.#flags.percent(flag), ...(percentError !== null ? { percent_error: percentError } : {}) }
+      const event = await this.#audit.append({ ...who, action: 'rollback', flag, from: before, to })
+      return { flag, state: 'rolled_back', percent: to.percent, previous: before.percent, event }
+    })
+  }
+
+  resume (flag: string, who: Actor): Promise<StateChangeResult> {
+    return this.#serial(async () => {
+      this.#mustExist(flag)
+      const current = this.#states.get(flag).state
+      if (current !== 'rolled_back' && current !== 'paused') throw errors.FLAG_NOT_ROLLED_BACK(flag, current)
+      const percent = this.#flags.percent(flag)
+      await this.#states.set(flag, { state: 'running', reason: who.reason, actor: who.actor })
+      const event = await this.#audit.append({ ...who, action: 'resume', flag, from: { state: current, percent }, to: { state: 'running', percent } })
+      return { flag, state: 'running', percent, previous: percent, event }
+    })
+  }
+
+  #mustExist (flag: string): void {
+    if (!this.#flags.has(flag)) throw errors.UNKNOWN_FLAG(flag, this.#flags.names())
+  }
+
+  #serial<T> (fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn)
+    this.#queue = run.catch(() => {})
+    return run
+  }
+}
