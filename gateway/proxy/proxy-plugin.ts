@@ -39,8 +39,9 @@ export async function proxyPlugin (app: FastifyInstance, opts: ProxyPluginOption
       path: target.upstreamPath,
       headers,
       requestId: request.id,
-      failover: decision.backend === 'new' && route.failover && isSafe(req.method) &&
-        noBody && req.headers['transfer-encoding'] === undefined
+      // A request that asked for API v2 by name must not get a v1 answer, so version pins never fail over.
+      failover: decision.backend === 'new' && decision.reason !== 'version' && route.failover &&
+        isSafe(req.method) && noBody && req.headers['transfer-encoding'] === undefined
     }).start()
   }
 

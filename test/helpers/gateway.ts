@@ -51,7 +51,7 @@ export async function startGateway (t: Teardown, opts: {
   const dir = opts.dir ?? tempDir(t)
   const flagsFile = join(dir, 'features.json')
   if (opts.dir === undefined || opts.percents !== undefined) {
-    writeFileSync(flagsFile, featuresJson(opts.percents ?? { 'items-api': 0, 'visual-search': 0 }))
+    writeFileSync(flagsFile, featuresJson({ 'items-api': 0, 'visual-search': 0, ...opts.percents }))
   }
   const config = buildConfig({
     listen: { host: '127.0.0.1', port: 0 },
