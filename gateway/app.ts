@@ -111,8 +111,7 @@ export async function buildGateway (config: GatewayConfig, deps: GatewayDeps = {
   const admin = Fastify({
     loggerInstance: log.child({ server: 'admin' }),
     logController: new LogController({ disableRequestLogging: !config.logging.access_log }),
-    bodyLimit: config.admin.body_limit_bytes,
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true } }
+    bodyLimit: config.admin.body_limit_bytes
   } as never) as unknown as FastifyInstance
   const notReadyBecause = (): string[] => [
     ...(ctx.closing ? ['shutting down'] : []),

@@ -2,6 +2,7 @@
 // strictly (no type coercion: "50" is not a percentage) and changes nothing on bad input.
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
 import swagger from '@fastify/swagger'
+import { Ajv } from 'ajv'
 import { errors, isSwitchyardError, SwitchyardError } from '../errors.ts'
 import type { RolloutControl, Actor } from '../control/rollout-control.ts'
 import type { FlagSource } from '../flags/flag-source.ts'
@@ -38,6 +39,15 @@ export async function adminPlugin (app: FastifyInstance, opts: AdminPluginOption
       security: [{ bearer: [] }]
     }
   })
+
+  // JSON only: Fastify's text/plain parser would let a text body through to validation.
+  app.removeContentTypeParser('text/plain')
+  // Bodies are validated as sent ("50" is not a percentage); query strings and path parameters are text
+  // by nature, so they are coerced.
+  const strict = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false })
+  const coercing = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false })
+  for (const ajv of [strict, coercing]) ajv.addKeyword({ keyword: 'example' })
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema))
 
   app.addHook('onRequest', async (request) => {
     if (authorized !== null && !authorized(request.headers.authorization)) throw errors.UNAUTHORIZED()
@@ -115,6 +125,8 @@ function toSwitchyardError (err: FastifyError | SwitchyardError, request: Fastif
       return Object.assign(errors.BODY_TOO_LARGE(request.routeOptions.bodyLimit ?? request.server.initialConfig.bodyLimit ?? 0), { cause: err })
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return Object.assign(errors.UNSUPPORTED_MEDIA_TYPE(String(request.headers['content-type'] ?? '')), { cause: err })
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return Object.assign(errors.BAD_JSON(e.message), { cause: err })
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return Object.assign(errors.BAD_JSON('the body is empty'), { cause: err })
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':

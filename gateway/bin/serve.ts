@@ -1,6 +1,9 @@
 // `switchyard serve`: the process side of the gateway. It reads the environment, loads the config, listens,
 // and turns SIGTERM and SIGINT into a graceful shutdown. With --example it first starts the example
 // backends on the ports the config names, so a newcomer sees traffic being split.
+import { constants } from 'node:fs'
+import { copyFile, mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { buildGateway, type Gateway } from '../app.ts'
 import { loadConfigFile, type GatewayConfig } from '../config/load.ts'
@@ -28,6 +31,8 @@ export async function runServe (argv: string[], env: Record<string, string | und
     err.write(`switchyard: ${e.message}\n`)
     return 1
   }
+
+  if (args.values.example === true) config = await withExampleFlags(config)
 
   const examples: ExampleBackend[] = []
   let gateway: Gateway
@@ -72,6 +77,20 @@ export async function runServe (argv: string[], env: Record<string, string | und
     return 1
   }
   return stopped
+}
+
+// The example changes a copy of the flag file kept in the state directory, so that trying rollouts from a
+// fresh clone never edits the committed flags/. Outside the example, the configured file is the source of
+// truth and is written in place.
+async function withExampleFlags (config: GatewayConfig): Promise<GatewayConfig> {
+  const copy = join(config.stateDir, 'example-features.json')
+  await mkdir(config.stateDir, { recursive: true })
+  try {
+    await copyFile(config.flagsFile, copy, constants.COPYFILE_EXCL)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+  }
+  return Object.freeze({ ...config, flagsFile: copy })
 }
 
 function banner (config: GatewayConfig, proxyUrl: string, adminUrl: string, example: boolean): string {
