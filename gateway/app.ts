@@ -18,7 +18,7 @@ import { EmbeddedFlags, ServerFlags, type FlagSource } from './flags/flag-source
 import { GatewayMetrics } from './metrics/metrics.ts'
 import { TrafficWindow } from './metrics/traffic-window.ts'
 import type { ProxyContext } from './proxy/exchange.ts'
-import { proxyPlugin } from './proxy/proxy-plugin.ts'
+import { acceptEveryMethod, proxyPlugin } from './proxy/proxy-plugin.ts'
 import { Upstream } from './proxy/upstream.ts'
 import { websocketConstraint, websocketPlugin } from './proxy/websocket-plugin.ts'
 import { buildRouter } from './routing/router.ts'
@@ -68,6 +68,7 @@ export async function buildGateway (config: GatewayConfig, deps: GatewayDeps = {
     routerOptions: { constraints: { websocket: websocketConstraint } }
   } as never) as unknown as FastifyInstance
   const log = proxy.log
+  acceptEveryMethod(proxy)
 
   const flags = deps.flags ?? (config.secrets.unleash !== null
     ? new ServerFlags(config.secrets.unleash.url, {

@@ -1,7 +1,8 @@
 // The client-facing HTTP path. Fastify matches everything to one route; the handler hijacks the reply and
 // streams through an Exchange, so no body is parsed or buffered and Fastify's serializer is bypassed.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { isSwitchyardError } from '../errors.ts'
+import { METHODS } from 'node:http'
+import { errors, isSwitchyardError } from '../errors.ts'
 import type { Router } from '../routing/router.ts'
 import { Exchange, sendError, type ProxyContext } from './exchange.ts'
 import { forwardedHeaders, isSafe, routeRequest } from './request-context.ts'
@@ -47,4 +48,19 @@ export async function proxyPlugin (app: FastifyInstance, opts: ProxyPluginOption
 
   app.route({ method: app.supportedMethods, url: '/', handler })
   app.route({ method: app.supportedMethods, url: '/*', handler })
+  // Only a target in origin form (RFC 9112 §3.2.1) reaches this: an absolute-form or asterisk target.
+  app.setNotFoundHandler((request, reply) => {
+    reply.hijack()
+    sendError(reply.raw, errors.BAD_REQUEST_TARGET(`use a path starting with /, not ${JSON.stringify(request.raw.url?.slice(0, 100))}`), { 'x-request-id': request.id })
+  })
+}
+
+/**
+ * Fastify routes its common methods only; a gateway must pass on every method the backends may serve
+ * (WebDAV, PURGE, ...). CONNECT never reaches a request handler in Node.
+ */
+export function acceptEveryMethod (app: FastifyInstance): void {
+  for (const method of METHODS) {
+    if (method !== 'CONNECT' && !app.supportedMethods.includes(method)) app.addHttpMethod(method, { hasBody: true })
+  }
 }

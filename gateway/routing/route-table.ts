@@ -1,6 +1,7 @@
 // Matches a request to a configured route. The route's *name* is what metrics and logs carry, never the raw
 // path, so label sets stay bounded. find-my-way is Fastify's own router, so patterns mean what they mean
 // in Fastify: "/items/*" is a prefix, "/ws/:session" a parameter.
+import { METHODS } from 'node:http'
 import FindMyWay from 'find-my-way'
 import type { RouteConfig } from '../config/schema.ts'
 
@@ -13,7 +14,8 @@ export interface Route {
 /** The route label of requests that match no configured route: they go to legacy unless pinned. */
 export const UNMATCHED: Route = Object.freeze({ name: 'unmatched', flag: null, failover: false })
 
-const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
+// A route that names no methods takes every method the gateway accepts.
+const ALL_METHODS = METHODS.filter((m) => m !== 'CONNECT')
 
 export class RouteTable {
   readonly routes: readonly Route[]
