@@ -10,7 +10,7 @@ t.test('every contract metric this gateway produces is served, with bounded labe
   const g = await startGateway(t, { legacy: legacy.url, new: 'http://127.0.0.1:1', percents: { 'items-api': 100, 'visual-search': 35 } })
   await (await fetch(`${g.proxyUrl}/items/1`, { headers: { 'x-user-id': 'ana' } })).arrayBuffer()
   await (await fetch(`${g.proxyUrl}/some/path/with/id/123`)).arrayBuffer()
-  await (await fetch(`${g.proxyUrl}/items/1`, { method: 'PROPFIND' })).arrayBuffer()
+  await (await fetch(`${g.proxyUrl}/v1/items/1`, { method: 'PROPFIND' })).arrayBuffer()
 
   const res = await fetch(`${g.adminUrl}/metrics`)
   t.match(res.headers.get('content-type'), /^text\/plain; version=0\.0\.4/)
