@@ -113,7 +113,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     stripResponseHopByHop(headers)
     headers['x-switchyard-backend'] = this.#backend
     if (headers['x-request-id'] === undefined) headers['x-request-id'] = this.#requestId
-    if (this.#ctx.closing) headers.connection = 'close'
+    if (this.#mustClose()) headers.connection = 'close'
     this.#res.writeHead(statusCode, headers)
   }
 
@@ -173,7 +173,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
       return
     }
     this.#record(error.statusCode, kind)
-    sendError(res, error, { 'x-switchyard-backend': this.#backend, 'x-request-id': this.#requestId, connection: this.#ctx.closing ? 'close' : undefined })
+    sendError(res, error, { 'x-switchyard-backend': this.#backend, 'x-request-id': this.#requestId, connection: this.#mustClose() ? 'close' : undefined })
+  }
+
+  // Close the client connection after this answer when the gateway is shutting down, or when the client's
+  // body was not read to its end (the upstream answered early, or failed, mid-upload): the unread rest of
+  // it would otherwise leave the client blocked on a keep-alive connection that nobody reads.
+  #mustClose (): boolean {
+    return this.#ctx.closing || !this.#req.complete
   }
 
   #record (code: number, kind: UpstreamErrorKind | null): void {
