@@ -39,6 +39,24 @@ export function tempDir (t: Teardown, prefix = 'switchyard-test-'): string {
   return dir
 }
 
+/** The configuration every test gateway starts from: loopback on port 0, both versions, the default routes. */
+export function testConfig (dir: string, opts: { legacy?: string, new?: string, config?: Record<string, unknown>, env?: Env }): GatewayConfig {
+  return buildConfig({
+    listen: { host: '127.0.0.1', port: 0 },
+    admin: { host: '127.0.0.1', port: 0 },
+    ...(opts.legacy !== undefined && opts.new !== undefined ? { backends: { legacy: { url: opts.legacy }, new: { url: opts.new } } } : {}),
+    versions: [
+      { prefix: '/v1', backend: 'legacy', strip: true },
+      { prefix: '/v2', backend: 'new', strip: true }
+    ],
+    routes: DEFAULT_ROUTES,
+    flags: { file: 'features.json' },
+    state: { dir: 'state' },
+    logging: { level: 'silent' },
+    ...opts.config
+  }, { baseDir: dir, env: opts.env ?? {} })
+}
+
 export async function startGateway (t: Teardown, opts: {
   legacy: string
   new: string
@@ -53,20 +71,7 @@ export async function startGateway (t: Teardown, opts: {
   if (opts.dir === undefined || opts.percents !== undefined) {
     writeFileSync(flagsFile, featuresJson({ 'items-api': 0, 'visual-search': 0, ...opts.percents }))
   }
-  const config = buildConfig({
-    listen: { host: '127.0.0.1', port: 0 },
-    admin: { host: '127.0.0.1', port: 0 },
-    backends: { legacy: { url: opts.legacy }, new: { url: opts.new } },
-    versions: [
-      { prefix: '/v1', backend: 'legacy', strip: true },
-      { prefix: '/v2', backend: 'new', strip: true }
-    ],
-    routes: DEFAULT_ROUTES,
-    flags: { file: 'features.json' },
-    state: { dir: 'state' },
-    logging: { level: 'silent' },
-    ...opts.config
-  }, { baseDir: dir, env: opts.env ?? {} })
+  const config = testConfig(dir, { legacy: opts.legacy, new: opts.new, config: opts.config, env: opts.env })
   const gw = await buildGateway(config, { registry: new Registry(), ...opts.deps })
   const { proxyUrl, adminUrl } = await gw.listen()
   t.teardown(() => gw.shutdown())
