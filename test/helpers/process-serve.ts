@@ -80,10 +80,10 @@ function cleanEnv (): NodeJS.ProcessEnv {
   return env
 }
 
-export function spawnServe (t: Teardown, args: string[]): ServeProcess {
+export function spawnServe (t: Teardown, args: string[], env: Record<string, string> = {}): ServeProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, 'serve', ...args], {
     cwd: ROOT,
-    env: cleanEnv(),
+    env: { ...cleanEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let out = ''
