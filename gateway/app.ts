@@ -121,7 +121,6 @@ export async function buildGateway (config: GatewayConfig, deps: GatewayDeps = {
   await admin.register(healthPlugin, { registry, notReadyBecause })
   await admin.register(adminPlugin, {
     token: adminToken,
-    bodyLimit: config.admin.body_limit_bytes,
     control,
     flags,
     states,

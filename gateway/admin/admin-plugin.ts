@@ -16,7 +16,6 @@ import { validationMessage } from './validation-message.ts'
 
 export interface AdminPluginOptions {
   token: string | null
-  bodyLimit: number
   control: RolloutControl
   flags: FlagSource
   states: FlagStates

@@ -39,6 +39,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   readonly #path: string
   readonly #headers: Record<string, string | string[]>
   readonly #requestId: string
+  readonly #hasBody: boolean
   #backend: BackendId
   #failover: boolean
   #controller: Dispatcher.DispatchController | null = null
@@ -53,6 +54,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     backend: BackendId
     path: string
     headers: Record<string, string | string[]>
+    hasBody: boolean
     requestId: string
     failover: boolean
   }) {
@@ -64,6 +66,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#path = opts.path
     this.#headers = opts.headers
     this.#requestId = opts.requestId
+    this.#hasBody = opts.hasBody
     this.#failover = opts.failover
     ctx.inflight++
     res.once('close', () => {
@@ -81,15 +84,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#started = performance.now()
     this.#status = 0
     const req = this.#req
-    const hasBody = req.headers['content-length'] !== undefined
-      ? req.headers['content-length'] !== '0'
-      : req.headers['transfer-encoding'] !== undefined
     try {
       upstream.dispatcher.dispatch({
         path: upstream.basePath + this.#path,
         method: req.method as Dispatcher.HttpMethod,
         headers: this.#headers,
-        body: hasBody ? req : null,
+        body: this.#hasBody ? req : null,
         headersTimeout: upstream.responseTimeout,
         bodyTimeout: upstream.idleTimeout
       }, this)

@@ -5,7 +5,7 @@ import { METHODS } from 'node:http'
 import { errors, isSwitchyardError } from '../errors.ts'
 import type { Router } from '../routing/router.ts'
 import { Exchange, sendError, type ProxyContext } from './exchange.ts'
-import { forwardedHeaders, isSafe, routeRequest } from './request-context.ts'
+import { forwardedHeaders, hasBody, isSafe, routeRequest } from './request-context.ts'
 
 export interface ProxyPluginOptions {
   ctx: ProxyContext
@@ -33,16 +33,17 @@ export async function proxyPlugin (app: FastifyInstance, opts: ProxyPluginOption
     const { target, route, decision } = routed
     ctx.metrics.decision(route.name, decision.backend, decision.reason)
     const headers = forwardedHeaders(request)
-    const noBody = req.headers['content-length'] === undefined || req.headers['content-length'] === '0'
+    const body = hasBody(req.headers)
     new Exchange(ctx, req, res, {
       route,
       backend: decision.backend,
       path: target.upstreamPath,
       headers,
+      hasBody: body,
       requestId: request.id,
       // A request that asked for API v2 by name must not get a v1 answer, so version pins never fail over.
-      failover: decision.backend === 'new' && decision.reason !== 'version' && route.failover &&
-        isSafe(req.method) && noBody && req.headers['transfer-encoding'] === undefined
+      // A body cannot be sent twice, so only bodiless safe requests do.
+      failover: decision.backend === 'new' && decision.reason !== 'version' && route.failover && isSafe(req.method) && !body
     }).start()
   }
 

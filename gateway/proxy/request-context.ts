@@ -1,7 +1,7 @@
 // What the HTTP path and the WebSocket path both need from one request: its target (version pin and
 // path), its route, the decision, and the headers to send upstream.
 import type { FastifyRequest } from 'fastify'
-import type { BackendId } from '../config/schema.ts'
+import type { IncomingHttpHeaders } from 'node:http'
 import { decide, type Decision } from '../routing/decide.ts'
 import type { Route } from '../routing/route-table.ts'
 import type { ResolvedTarget } from '../routing/versions.ts'
@@ -39,4 +39,8 @@ export function isSafe (method: string | undefined): boolean {
   return method === 'GET' || method === 'HEAD'
 }
 
-export type { BackendId }
+/** RFC 9112 §6.3: a request has a body when it declares a non-zero length or a transfer coding. */
+export function hasBody (headers: IncomingHttpHeaders): boolean {
+  const length = headers['content-length']
+  return length !== undefined ? length !== '0' : headers['transfer-encoding'] !== undefined
+}
