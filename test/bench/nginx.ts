@@ -2,7 +2,7 @@
 // generated in a temporary prefix directory, so that nothing of the system's nginx setup is used.
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
+import { freePort } from '../helpers/process-serve.ts'
 import { join } from 'node:path'
 import { startChild, type Child } from './children.ts'
 
@@ -11,17 +11,6 @@ export function nginxVersion (): string | null {
   const r = spawnSync('nginx', ['-v'], { encoding: 'utf8' })
   if (r.error !== undefined) return null
   return `${r.stderr}${r.stdout}`.trim().replace(/^nginx version: /, '')
-}
-
-export function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 // keepalive_requests is raised on both sides because the Node servers compared with it never close a
