@@ -1,0 +1,104 @@
+// The one mapping between a legacy item and a garment, used by the backfill, the verification and the
+// sync in both directions. Change it here and everything that copies data changes with it.
+import { createHash } from 'node:crypto'
+import type { LegacyItem, NewLegacyItem } from '../../drizzle/legacy/schema.ts'
+import type { Garment, NewGarment } from '../../drizzle/unified/schema.ts'
+import type { V2ItemFields } from '../shared/v2-item.ts'
+import type { StoryGenerator } from './story.ts'
+
+export const DEPOP = 'depop'
+
+export function garmentFromLegacyItem (item: LegacyItem, stories: StoryGenerator): NewGarment {
+  return {
+    legacyId: item.id,
+    externalId: item.depopId,
+    source: DEPOP,
+    originalUrl: item.listingUrl,
+    originalImageUrl: item.imageUrl,
+    title: item.title,
+    description: item.description,
+    category: item.category,
+    condition: item.condition,
+    size: item.size,
+    brand: item.brand,
+    story: stories.generate(item),
+    provenance: { source: DEPOP, externalId: item.depopId, listingUrl: item.listingUrl },
+    exchangeType: 'sell',
+    price: item.price,
+    currency: 'AUD',
+    styleAttributes: { category: item.category, condition: item.condition, ...(item.brand !== null ? { brand: item.brand } : {}) },
+    // Copied as stored, never re-computed.
+    embedding: item.embedding,
+    createdAt: item.createdAt,
+    updatedAt: item.updatedAt
+  }
+}
+
+/** How a garment reads through the v2.0 API. A garment created on the new side has no Depop id of its own. */
+export function v2FieldsOfGarment (g: Pick<Garment, 'legacyId' | 'externalId' | 'title' | 'description' | 'category' | 'condition' | 'size' | 'brand' | 'price' | 'originalImageUrl' | 'originalUrl' | 'createdAt' | 'updatedAt'>): V2ItemFields {
+  return {
+    id: g.legacyId,
+    depopId: g.externalId ?? `local-${g.legacyId}`,
+    title: g.title,
+    description: g.description,
+    category: g.category,
+    condition: g.condition,
+    size: g.size,
+    brand: g.brand,
+    price: g.price ?? '0.00',
+    imageUrl: g.originalImageUrl,
+    listingUrl: g.originalUrl,
+    createdAt: g.createdAt,
+    updatedAt: g.updatedAt
+  }
+}
+
+export function v2FieldsOfLegacyItem (i: Pick<LegacyItem, 'id' | 'depopId' | 'title' | 'description' | 'category' | 'condition' | 'size' | 'brand' | 'price' | 'imageUrl' | 'listingUrl' | 'createdAt' | 'updatedAt'>): V2ItemFields {
+  return {
+    id: i.id,
+    depopId: i.depopId,
+    title: i.title,
+    description: i.description,
+    category: i.category,
+    condition: i.condition,
+    size: i.size,
+    brand: i.brand,
+    price: i.price,
+    imageUrl: i.imageUrl,
+    listingUrl: i.listingUrl,
+    createdAt: i.createdAt,
+    updatedAt: i.updatedAt
+  }
+}
+
+/** A legacy row for a garment written on the new side (the reverse direction of the sync). */
+export function legacyItemFromGarment (g: Garment): NewLegacyItem {
+  const v = v2FieldsOfGarment(g)
+  return {
+    id: v.id,
+    depopId: v.depopId,
+    title: v.title,
+    description: v.description,
+    category: v.category,
+    condition: v.condition,
+    size: v.size,
+    brand: v.brand,
+    price: v.price,
+    imageUrl: v.imageUrl,
+    listingUrl: v.listingUrl,
+    embedding: g.embedding,
+    createdAt: v.createdAt,
+    updatedAt: v.updatedAt
+  }
+}
+
+/**
+ * The checksum of the mapped fields of one row, the same whichever side it is computed on: the v2.0 view
+ * of the row, plus the embedding's exact float32 bits. verify compares these.
+ */
+export function rowChecksum (v: V2ItemFields, embedding: number[] | null): string {
+  const h = createHash('sha256')
+  h.update(JSON.stringify([v.id, v.depopId, v.title, v.description, v.category, v.condition, v.size, v.brand, Number(v.price).toFixed(2), v.imageUrl, v.listingUrl, v.createdAt.getTime(), v.updatedAt.getTime()]))
+  h.update(embedding === null ? 'null' : Buffer.from(new Float32Array(embedding).buffer))
+  return h.digest('hex')
+}
