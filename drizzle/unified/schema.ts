@@ -81,6 +81,17 @@ export const garments = unified.table('garments', {
   check('garments_price_check', sql`${t.price} is null or ${t.price} >= 0`)
 ])
 
+// Where each migration job stands, written in the same transaction as the rows it covers, so a job killed
+// at any point resumes exactly where its last committed batch ended.
+export const migrationCheckpoints = unified.table('migration_checkpoints', {
+  job: text('job').primaryKey(),
+  position: bigint('position', { mode: 'number' }).notNull(),
+  rows: bigint('rows', { mode: 'number' }).notNull().default(0),
+  startedAt: stamp('started_at'),
+  updatedAt: stamp('updated_at'),
+  finishedAt: timestamp('finished_at', { precision: 3, withTimezone: true, mode: 'date' })
+})
+
 export type Garment = typeof garments.$inferSelect
 export type NewGarment = typeof garments.$inferInsert
 export type UnifiedUser = typeof users.$inferSelect
