@@ -1,5 +1,6 @@
-// What `npm start` runs: `switchyard serve --example` with the repository's own flags/switchyard.yaml, the
-// example backends started on the ports it names, and the gateway in front. Ports and the state directory
+// What `npm start` runs: `switchyard serve --example` with the repository's own flags/switchyard.yaml: PGlite,
+// the migrations, a catalogue, the backfill, the legacy and unified services on the ports it names, and the
+// gateway in front. Ports and the state directory
 // come from the environment, as a user would override them.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -9,11 +10,11 @@ import { runCli } from '../gateway/cli/main.ts'
 import { tempDir } from './helpers/gateway.ts'
 import { freePort, ROOT, spawnServe, waitReady } from './helpers/process-serve.ts'
 
-t.test('serve --example splits traffic between the two example backends', async (t) => {
+t.test('serve --example splits traffic between the legacy and unified services', async (t) => {
   const [proxy, admin, legacy, neu] = [await freePort(), await freePort(), await freePort(), await freePort()]
   const state = tempDir(t)
   const flagsBefore = readFileSync(join(ROOT, 'flags', 'features.json'), 'utf8')
-  const serve = spawnServe(t, ['--example'], {
+  const serve = spawnServe(t, ['--example', '--items', '300'], {
     SWITCHYARD_PORT: String(proxy),
     SWITCHYARD_HOST: '127.0.0.1',
     SWITCHYARD_ADMIN_PORT: String(admin),
@@ -23,8 +24,9 @@ t.test('serve --example splits traffic between the two example backends', async 
   })
   const adminUrl = `http://127.0.0.1:${admin}`
   const proxyUrl = `http://127.0.0.1:${proxy}`
-  await waitReady(serve, adminUrl)
-  t.match(serve.stdout(), /Switchyard is running\.[\s\S]*clients: +http:\/\/127\.0\.0\.1:\d+[\s\S]*example backends[\s\S]*Try:/, 'the banner shows the URLs and what to try')
+  // The first start generates the catalogue and backfills it, on PGlite here.
+  await waitReady(serve, adminUrl, 120_000)
+  t.match(serve.stdout(), /Switchyard is running\.[\s\S]*clients: +http:\/\/127\.0\.0\.1:\d+[\s\S]*legacy and unified services[\s\S]*database: +PGlite in [\s\S]*Try:/, 'the banner shows the URLs, the database and what to try')
 
   const seen = new Set<string>()
   for (let i = 0; i < 40; i++) {
@@ -33,10 +35,21 @@ t.test('serve --example splits traffic between the two example backends', async 
     t.equal(item.id, 7)
     seen.add(String(res.headers.get('x-switchyard-backend')))
   }
-  t.same([...seen].sort(), ['legacy', 'new'], 'at 25 %, forty users reach both backends')
+  t.same([...seen].sort(), ['legacy', 'new'], 'at 25 %, forty users reach both backends, and both answer item 7')
   const pinned = await fetch(`${proxyUrl}/v2/items?limit=2`)
   t.equal(pinned.headers.get('x-switchyard-backend'), 'new')
   t.equal(((await pinned.json()) as { items: unknown[] }).items.length, 2)
+
+  const garments = await fetch(`${proxyUrl}/v2/garments?limit=2`)
+  t.equal(garments.headers.get('x-switchyard-backend'), 'new')
+  const page = await garments.json() as { garments: Array<{ story: { text: string }, legacy_id: number }>, next_cursor: string | null }
+  t.equal(page.garments.length, 2, 'the v3.5 API serves the backfilled garments')
+  t.ok(page.garments.every((g) => g.story.text.length > 0 && g.legacy_id <= 300), 'with stories, from the backfill')
+  t.type(page.next_cursor, 'string')
+  const search = await fetch(`${proxyUrl}/v1/search_by_image`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ item_id: 7, k: 3 }) })
+  const found = await search.json() as { results: Array<{ item: { id: number }, score: number }> }
+  t.equal(found.results.length, 3, 'visual search answers through the gateway')
+  t.notOk(found.results.some((r) => r.item.id === 7), 'without the item itself')
 
   const ws = new WebSocket(`ws://127.0.0.1:${proxy}/v1/ws/demo`)
   const hello = await new Promise<string>((resolve, reject) => {

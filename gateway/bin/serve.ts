@@ -1,6 +1,6 @@
 // `switchyard serve`: the process side of the gateway. It reads the environment, loads the config, listens,
-// and turns SIGTERM and SIGINT into a graceful shutdown. With --example it first starts the example
-// backends on the ports the config names, so a newcomer sees traffic being split.
+// and turns SIGTERM and SIGINT into a graceful shutdown. With --example it first starts the whole example
+// (database, catalogue, backfill, the legacy and unified services) on the ports the config names.
 import { constants } from 'node:fs'
 import { copyFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util'
 import { buildGateway, type Gateway } from '../app.ts'
 import { loadConfigFile, type GatewayConfig } from '../config/load.ts'
 import { isSwitchyardError } from '../errors.ts'
-import { startExampleBackend, type ExampleBackend } from '../../services/example/example-backend.ts'
+import { DEFAULT_EXAMPLE_ITEMS, startExampleStack, type ExampleStack } from '../../services/example/example-stack.ts'
 
 export const DEFAULT_CONFIG = 'flags/switchyard.yaml'
 
@@ -17,9 +17,9 @@ interface Out { write (s: string): unknown }
 export async function runServe (argv: string[], env: Record<string, string | undefined>, out: Out, err: Out): Promise<number> {
   let args
   try {
-    args = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, example: { type: 'boolean' } }, strict: true })
+    args = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, example: { type: 'boolean' }, items: { type: 'string' } }, strict: true })
   } catch (e) {
-    err.write(`switchyard serve: ${(e as Error).message}\nUsage: switchyard serve [--config flags/switchyard.yaml] [--example]\n`)
+    err.write(`switchyard serve: ${(e as Error).message}\nUsage: switchyard serve [--config flags/switchyard.yaml] [--example [--items n]]\n`)
     return 2
   }
   const file = args.values.config ?? env.SWITCHYARD_CONFIG ?? DEFAULT_CONFIG
@@ -34,18 +34,28 @@ export async function runServe (argv: string[], env: Record<string, string | und
 
   if (args.values.example === true) config = await withExampleFlags(config)
 
-  const examples: ExampleBackend[] = []
+  let example: ExampleStack | null = null
   let gateway: Gateway
   try {
     if (args.values.example === true) {
-      for (const id of ['legacy', 'new'] as const) {
-        const url = new URL(config.backends[id].url)
-        examples.push(await startExampleBackend(id, { host: url.hostname, port: Number(url.port) }))
+      const items = args.values.items === undefined ? DEFAULT_EXAMPLE_ITEMS : Number(args.values.items)
+      if (!Number.isInteger(items) || items < 1) {
+        err.write(`switchyard serve: --items takes a whole number of at least 1, got ${JSON.stringify(args.values.items)}\n`)
+        return 2
       }
+      const at = (url: string) => { const u = new URL(url); return { host: u.hostname, port: Number(u.port) } }
+      example = await startExampleStack({
+        stateDir: config.stateDir,
+        legacy: at(config.backends.legacy.url),
+        new: at(config.backends.new.url),
+        items,
+        env,
+        log: (line) => out.write(line + '\n')
+      })
     }
     gateway = await buildGateway(config)
   } catch (e) {
-    await Promise.all(examples.map((b) => b.close()))
+    await example?.close()
     if (!isSwitchyardError(e) && (e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e
     err.write(`switchyard: ${(e as Error).message}\n`)
     return 1
@@ -55,7 +65,7 @@ export async function runServe (argv: string[], env: Record<string, string | und
     const stop = (signal: string): void => {
       gateway.proxy.log.info({ signal }, 'shutting down: draining in-flight requests')
       gateway.shutdown().then(async ({ drained }) => {
-        await Promise.all(examples.map((b) => b.close()))
+        await example?.close()
         gateway.proxy.log.info({ drained }, 'stopped')
         resolve(0)
       }, (e: unknown) => {
@@ -69,11 +79,11 @@ export async function runServe (argv: string[], env: Record<string, string | und
 
   try {
     const { proxyUrl, adminUrl } = await gateway.listen()
-    out.write(banner(config, proxyUrl, adminUrl, examples.length > 0))
+    out.write(banner(config, proxyUrl, adminUrl, example))
   } catch (e) {
     err.write(`switchyard: cannot listen: ${(e as Error).message}\n`)
     await gateway.shutdown()
-    await Promise.all(examples.map((b) => b.close()))
+    await example?.close()
     return 1
   }
   return stopped
@@ -93,19 +103,22 @@ async function withExampleFlags (config: GatewayConfig): Promise<GatewayConfig> 
   return Object.freeze({ ...config, flagsFile: copy })
 }
 
-function banner (config: GatewayConfig, proxyUrl: string, adminUrl: string, example: boolean): string {
+function banner (config: GatewayConfig, proxyUrl: string, adminUrl: string, example: ExampleStack | null): string {
   const client = proxyUrl.replace('0.0.0.0', '127.0.0.1')
   const lines = [
     'Switchyard is running.',
     `  clients:   ${client}`,
     `  admin:     ${adminUrl}/admin/routes   (metrics: ${adminUrl}/metrics)`,
     `  flags:     ${config.secrets.unleash?.url ?? config.flagsFile}`,
-    `  backends:  legacy ${config.backends.legacy.url}, new ${config.backends.new.url}${example ? ' (example backends)' : ''}`,
+    `  backends:  legacy ${config.backends.legacy.url}, new ${config.backends.new.url}${example !== null ? ' (the example\'s legacy and unified services)' : ''}`,
+    ...(example !== null ? [`  database:  ${example.database}`] : []),
     '',
     'Try:',
     `  curl -si ${client}/items/7 -H 'x-user-id: ana' | grep -i x-switchyard-backend`,
     `  curl -si ${client}/v2/items/7 | grep -i x-switchyard-backend      # pinned to new`,
     `  curl -si ${client}/items/7 -H 'Accept-Version: 1' | grep -i x-switchyard-backend   # pinned to legacy`,
+    `  curl -s ${client}/v2/garments?limit=2          # the v3.5 API`,
+    `  curl -s -X POST ${client}/search_by_image -H 'content-type: application/json' -d '{"item_id": 7, "k": 3}'`,
     '  switchyard status          # or: npx switchyard status',
     "  switchyard rollout items-api 50 --reason 'step 3'",
     '  switchyard events',

@@ -8,7 +8,14 @@ import type { StoryGenerator } from './story.ts'
 
 export const DEPOP = 'depop'
 
-export function garmentFromLegacyItem (item: LegacyItem, stories: StoryGenerator): NewGarment {
+/**
+ * A legacy item with its embedding in whatever form the caller moves it: number[] through drizzle, or
+ * pgvector's own text through raw SQL (the bulk paths, which copy it without parsing).
+ */
+export type LegacyItemWith<E> = Omit<LegacyItem, 'embedding'> & { embedding: E | null }
+export type GarmentWith<E> = Omit<NewGarment, 'embedding'> & { embedding: E | null }
+
+export function garmentFromLegacyItem<E = number[]> (item: LegacyItemWith<E>, stories: StoryGenerator): GarmentWith<E> {
   return {
     legacyId: item.id,
     externalId: item.depopId,
@@ -94,11 +101,13 @@ export function legacyItemFromGarment (g: Garment): NewLegacyItem {
 
 /**
  * The checksum of the mapped fields of one row, the same whichever side it is computed on: the v2.0 view
- * of the row, plus the embedding's exact float32 bits. verify compares these.
+ * of the row plus the embedding as pgvector prints it. pgvector prints the shortest text that reads back
+ * to the same float32, so equal text means equal bits.
  */
-export function rowChecksum (v: V2ItemFields, embedding: number[] | null): string {
+export function rowChecksum (v: V2ItemFields, embeddingText: string | null): string {
   const h = createHash('sha256')
   h.update(JSON.stringify([v.id, v.depopId, v.title, v.description, v.category, v.condition, v.size, v.brand, Number(v.price).toFixed(2), v.imageUrl, v.listingUrl, v.createdAt.getTime(), v.updatedAt.getTime()]))
-  h.update(embedding === null ? 'null' : Buffer.from(new Float32Array(embedding).buffer))
+  h.update('\0')
+  h.update(embeddingText ?? 'null')
   return h.digest('hex')
 }

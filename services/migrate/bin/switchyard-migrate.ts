@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// The switchyard-migrate command: the only file of the job that touches process.
+import { runMigrate } from '../cli/main.ts'
+
+process.exitCode = await runMigrate(process.argv.slice(2), { env: process.env, stdout: process.stdout, stderr: process.stderr })
