@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import WebSocket from 'ws'
 import { runCli } from '../gateway/cli/main.ts'
+import { testDatabase } from './helpers/db.ts'
 import { tempDir } from './helpers/gateway.ts'
 import { freePort, ROOT, spawnServe, waitReady } from './helpers/process-serve.ts'
 
@@ -74,4 +75,32 @@ t.test('serve --example splits traffic between the legacy and unified services',
 
   serve.child.kill('SIGTERM')
   t.equal((await serve.exited).code, 0, 'Ctrl-C (SIGTERM) stops it cleanly')
+})
+
+t.test('with LEGACY_DATABASE_URL and DATABASE_URL, the example runs on Postgres', async (t) => {
+  const db = await testDatabase(t)
+  if (db.url === null) {
+    t.pass('without a Postgres server this is the PGlite case above')
+    return
+  }
+  const [proxy, admin, legacy, neu] = [await freePort(), await freePort(), await freePort(), await freePort()]
+  const serve = spawnServe(t, ['--example', '--items', '300'], {
+    SWITCHYARD_PORT: String(proxy),
+    SWITCHYARD_HOST: '127.0.0.1',
+    SWITCHYARD_ADMIN_PORT: String(admin),
+    SWITCHYARD_LEGACY_URL: `http://127.0.0.1:${legacy}`,
+    SWITCHYARD_NEW_URL: `http://127.0.0.1:${neu}`,
+    SWITCHYARD_STATE_DIR: tempDir(t),
+    LEGACY_DATABASE_URL: db.url,
+    DATABASE_URL: db.url
+  })
+  await waitReady(serve, `http://127.0.0.1:${admin}`, 120_000)
+  t.match(serve.stdout(), /database: +Postgres \(LEGACY_DATABASE_URL, DATABASE_URL\)/)
+  const [{ n } = { n: 0 }] = await db.handle.query<{ n: number }>('SELECT count(*)::int AS n FROM unified.garments')
+  t.equal(n, 300, 'the catalogue was loaded and backfilled into that database')
+  const item = await fetch(`http://127.0.0.1:${proxy}/v2/items/7`)
+  t.equal(item.status, 200)
+  t.equal(((await item.json()) as { id: number }).id, 7)
+  serve.child.kill('SIGTERM')
+  t.equal((await serve.exited).code, 0)
 })
