@@ -3,7 +3,8 @@
 //
 // Timestamps keep milliseconds (precision 3) so that a value survives a round trip through a JavaScript
 // Date exactly; the backfill and the sync compare them.
-import { bigint, bigserial, index, numeric, pgSchema, text, timestamp, vector } from 'drizzle-orm/pg-core'
+import { sql } from 'drizzle-orm'
+import { bigint, bigserial, customType, index, integer, jsonb, numeric, pgSchema, text, timestamp, vector } from 'drizzle-orm/pg-core'
 
 export const EMBEDDING_DIMENSIONS = 768
 
@@ -38,6 +39,45 @@ export const items = legacy.table('items', {
   index('items_category_id_idx').on(t.category, t.id),
   index('items_embedding_hnsw_idx').using('hnsw', t.embedding.op('vector_cosine_ops'))
 ])
+
+// Change capture for the two-way sync: see the capture trigger migration for why the transaction id is kept.
+export const xid8 = customType<{ data: string }>({ dataType: () => 'xid8' })
+
+export const syncChanges = legacy.table('sync_changes', {
+  seq: bigserial('seq', { mode: 'number' }).primaryKey(),
+  xid: xid8('xid').notNull().default(sql`pg_current_xact_id()`),
+  op: text('op').notNull(),
+  rowId: bigint('row_id', { mode: 'number' }).notNull(),
+  changedAt: timestamp('changed_at', { precision: 3, withTimezone: true, mode: 'date' }).notNull().default(sql`clock_timestamp()`)
+}, (t) => [index('sync_changes_xid_seq_idx').on(t.xid, t.seq)])
+
+export const tombstones = legacy.table('item_tombstones', {
+  rowId: bigint('row_id', { mode: 'number' }).primaryKey(),
+  deletedAt: timestamp('deleted_at', { precision: 3, withTimezone: true, mode: 'date' }).notNull()
+})
+
+/** Where the unified → legacy direction stands, kept in the database it writes to. */
+export const syncPositions = legacy.table('sync_positions', {
+  direction: text('direction').primaryKey(),
+  xid: xid8('xid').notNull(),
+  seq: bigint('seq', { mode: 'number' }).notNull(),
+  applied: bigint('applied', { mode: 'number' }).notNull().default(0),
+  updatedAt: timestamp('updated_at', { precision: 3, withTimezone: true, mode: 'date' }).notNull().defaultNow()
+})
+
+export const syncDeadLetters = legacy.table('sync_dead_letters', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  direction: text('direction').notNull(),
+  rowId: bigint('row_id', { mode: 'number' }).notNull(),
+  op: text('op').notNull(),
+  sourceXid: xid8('source_xid').notNull(),
+  sourceSeq: bigint('source_seq', { mode: 'number' }).notNull(),
+  reason: text('reason').notNull(),
+  payload: jsonb('payload'),
+  attempts: integer('attempts').notNull().default(1),
+  parkedAt: timestamp('parked_at', { precision: 3, withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  replayedAt: timestamp('replayed_at', { precision: 3, withTimezone: true, mode: 'date' })
+})
 
 export type LegacyUser = typeof users.$inferSelect
 export type LegacyItem = typeof items.$inferSelect

@@ -51,6 +51,8 @@ export async function loadLegacyCatalogue (handle: DatabaseHandle, opts: LoadOpt
   let indexed = started
 
   await handle.transaction(async (tx) => {
+    // A fresh catalogue is the legacy system's starting state, not a stream of changes for the sync to carry.
+    await tx.query("SET LOCAL switchyard.sync_apply = 'on'")
     await tx.query('TRUNCATE legacy.items, legacy.users RESTART IDENTITY CASCADE')
     await tx.query('DROP INDEX IF EXISTS legacy.items_embedding_hnsw_idx')
     // FREEZE: the tables were emptied in this transaction, so the rows can be written already frozen, which

@@ -67,6 +67,8 @@ export async function backfill (legacy: DatabaseHandle, unified: DatabaseHandle,
     const garments = batch.map((item) => garmentFromLegacyItem(item, opts.stories))
     position = batch[batch.length - 1]!.id
     await unified.transaction(async (tx) => {
+      // The backfill copies state, not changes: its writes are not captured for the sync to send back.
+      await tx.query("SET LOCAL switchyard.sync_apply = 'on'")
       await upsertGarments(tx, garments)
       await tx.query('UPDATE unified.migration_checkpoints SET position = $2, rows = rows + $3, updated_at = now() WHERE job = $1',
         [BACKFILL_JOB, position, batch.length])
