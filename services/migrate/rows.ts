@@ -31,8 +31,16 @@ const LEGACY_COLUMNS = `id, depop_id, seller_id, title, description, category, c
   (extract(epoch from created_at) * 1000)::float8 AS created_ms, (extract(epoch from updated_at) * 1000)::float8 AS updated_ms`
 
 export async function readLegacyBatch (db: DatabaseHandle, afterId: number, limit: number): Promise<Array<LegacyItemWith<EmbeddingText>>> {
-  const rows = await db.query<RawLegacy>(`SELECT ${LEGACY_COLUMNS} FROM legacy.items WHERE id > $1 ORDER BY id LIMIT $2`, [afterId, limit])
-  return rows.map((r) => ({
+  return (await db.query<RawLegacy>(`SELECT ${LEGACY_COLUMNS} FROM legacy.items WHERE id > $1 ORDER BY id LIMIT $2`, [afterId, limit])).map(legacyItemOf)
+}
+
+/** The current rows of these ids; an id without a row is absent from the result. */
+export async function readLegacyByIds (db: DatabaseHandle, ids: number[]): Promise<Array<LegacyItemWith<EmbeddingText>>> {
+  return (await db.query<RawLegacy>(`SELECT ${LEGACY_COLUMNS} FROM legacy.items WHERE id = ANY($1::bigint[]) ORDER BY id`, [ids])).map(legacyItemOf)
+}
+
+function legacyItemOf (r: RawLegacy): LegacyItemWith<EmbeddingText> {
+  return {
     id: Number(r.id),
     depopId: r.depop_id,
     sellerId: r.seller_id === null ? null : Number(r.seller_id),
@@ -48,7 +56,7 @@ export async function readLegacyBatch (db: DatabaseHandle, afterId: number, limi
     embedding: r.embedding,
     createdAt: new Date(Number(r.created_ms)),
     updatedAt: new Date(Number(r.updated_ms))
-  }))
+  }
 }
 
 interface RawGarmentV2 {
@@ -71,12 +79,22 @@ interface RawGarmentV2 {
 export interface V2Row { fields: V2ItemFields, embedding: EmbeddingText | null }
 
 /** Garments that came from legacy (v2.0 ids below the new side's range), as the v2.0 API reads them. */
+const GARMENT_V2_COLUMNS = `legacy_id, external_id, title, description, category, condition, size, brand,
+  price::text AS price, original_image_url, original_url, embedding::text AS embedding,
+  (extract(epoch from created_at) * 1000)::float8 AS created_ms, (extract(epoch from updated_at) * 1000)::float8 AS updated_ms`
+
 export async function readBackfilledGarmentBatch (db: DatabaseHandle, afterLegacyId: number, limit: number): Promise<V2Row[]> {
-  const rows = await db.query<RawGarmentV2>(`SELECT legacy_id, external_id, title, description, category, condition, size, brand,
-      price::text AS price, original_image_url, original_url, embedding::text AS embedding,
-      (extract(epoch from created_at) * 1000)::float8 AS created_ms, (extract(epoch from updated_at) * 1000)::float8 AS updated_ms
-    FROM unified.garments WHERE legacy_id > $1 AND legacy_id < $2 ORDER BY legacy_id LIMIT $3`, [afterLegacyId, V2_ID_START, limit])
-  return rows.map((r) => ({
+  return (await db.query<RawGarmentV2>(`SELECT ${GARMENT_V2_COLUMNS} FROM unified.garments
+    WHERE legacy_id > $1 AND legacy_id < $2 ORDER BY legacy_id LIMIT $3`, [afterLegacyId, V2_ID_START, limit])).map(v2RowOf)
+}
+
+/** The current garments of these v2.0 ids, as the v2.0 API reads them; an id without a garment is absent. */
+export async function readGarmentsByLegacyIds (db: DatabaseHandle, ids: number[]): Promise<V2Row[]> {
+  return (await db.query<RawGarmentV2>(`SELECT ${GARMENT_V2_COLUMNS} FROM unified.garments WHERE legacy_id = ANY($1::bigint[]) ORDER BY legacy_id`, [ids])).map(v2RowOf)
+}
+
+function v2RowOf (r: RawGarmentV2): V2Row {
+  return ({
     fields: v2FieldsOfGarment({
       legacyId: Number(r.legacy_id),
       externalId: r.external_id,
@@ -93,5 +111,5 @@ export async function readBackfilledGarmentBatch (db: DatabaseHandle, afterLegac
       updatedAt: new Date(Number(r.updated_ms))
     }),
     embedding: r.embedding
-  }))
+  })
 }
