@@ -62,7 +62,10 @@ export const syncPositions = legacy.table('sync_positions', {
   xid: xid8('xid').notNull(),
   seq: bigint('seq', { mode: 'number' }).notNull(),
   applied: bigint('applied', { mode: 'number' }).notNull().default(0),
-  updatedAt: timestamp('updated_at', { precision: 3, withTimezone: true, mode: 'date' }).notNull().defaultNow()
+  updatedAt: timestamp('updated_at', { precision: 3, withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  /** The last failure of this direction, for `sync status` (cleared by the next committed batch). */
+  lastError: text('last_error'),
+  lastErrorAt: timestamp('last_error_at', { precision: 3, withTimezone: true, mode: 'date' })
 })
 
 export const syncDeadLetters = legacy.table('sync_dead_letters', {

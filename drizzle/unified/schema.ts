@@ -112,7 +112,10 @@ export const syncPositions = unified.table('sync_positions', {
   xid: xid8('xid').notNull(),
   seq: bigint('seq', { mode: 'number' }).notNull(),
   applied: bigint('applied', { mode: 'number' }).notNull().default(0),
-  updatedAt: stamp('updated_at')
+  updatedAt: stamp('updated_at'),
+  /** The last failure of this direction, for `sync status` (cleared by the next committed batch). */
+  lastError: text('last_error'),
+  lastErrorAt: timestamp('last_error_at', { precision: 3, withTimezone: true, mode: 'date' })
 })
 
 export const syncDeadLetters = unified.table('sync_dead_letters', {

@@ -2,7 +2,6 @@
 // as pgvector's text and the timestamps as epoch milliseconds, so nothing is lost or re-parsed on the way,
 // whatever the driver (node-postgres or PGlite) would otherwise make of those types.
 import type { DatabaseHandle } from '../db/database.ts'
-import { V2_ID_START } from '../../drizzle/unified/schema.ts'
 import { v2FieldsOfGarment, type LegacyItemWith } from './mapping.ts'
 import type { V2ItemFields } from '../shared/v2-item.ts'
 
@@ -78,14 +77,14 @@ interface RawGarmentV2 {
 
 export interface V2Row { fields: V2ItemFields, embedding: EmbeddingText | null }
 
-/** Garments that came from legacy (v2.0 ids below the new side's range), as the v2.0 API reads them. */
 const GARMENT_V2_COLUMNS = `legacy_id, external_id, title, description, category, condition, size, brand,
   price::text AS price, original_image_url, original_url, embedding::text AS embedding,
   (extract(epoch from created_at) * 1000)::float8 AS created_ms, (extract(epoch from updated_at) * 1000)::float8 AS updated_ms`
 
-export async function readBackfilledGarmentBatch (db: DatabaseHandle, afterLegacyId: number, limit: number): Promise<V2Row[]> {
+/** Every garment, in v2.0 id order, as the v2.0 API reads it. */
+export async function readGarmentBatch (db: DatabaseHandle, afterLegacyId: number, limit: number): Promise<V2Row[]> {
   return (await db.query<RawGarmentV2>(`SELECT ${GARMENT_V2_COLUMNS} FROM unified.garments
-    WHERE legacy_id > $1 AND legacy_id < $2 ORDER BY legacy_id LIMIT $3`, [afterLegacyId, V2_ID_START, limit])).map(v2RowOf)
+    WHERE legacy_id > $1 ORDER BY legacy_id LIMIT $2`, [afterLegacyId, limit])).map(v2RowOf)
 }
 
 /** The current garments of these v2.0 ids, as the v2.0 API reads them; an id without a garment is absent. */

@@ -1,9 +1,10 @@
-// verify: every legacy item has its garment, and no garment claims a legacy id that legacy no longer has;
-// for each pair, the checksum of the mapped fields (the v2.0 view) and of the embedding's exact text agree.
+// verify: every legacy item has its garment and every garment its legacy item (by v2.0 id, so garments
+// created on the new side count once the sync has carried them over); for each pair, the checksum of the
+// mapped fields (the v2.0 view) and of the embedding's exact text agree.
 // Both sides are read in legacy-id order in batches and merged, so memory stays flat whatever the size.
 import type { DatabaseHandle } from '../db/database.ts'
 import { rowChecksum, v2FieldsOfLegacyItem } from './mapping.ts'
-import { readBackfilledGarmentBatch, readLegacyBatch, type V2Row } from './rows.ts'
+import { readGarmentBatch, readLegacyBatch, type V2Row } from './rows.ts'
 
 export interface VerifyResult {
   ok: boolean
@@ -33,7 +34,7 @@ export async function verify (legacy: DatabaseHandle, unified: DatabaseHandle, o
   }
 
   const left = cursor(async (after) => (await readLegacyBatch(legacy, after, BATCH)).map((r): V2Row => ({ fields: v2FieldsOfLegacyItem(r), embedding: r.embedding })))
-  const right = cursor((after) => readBackfilledGarmentBatch(unified, after, BATCH))
+  const right = cursor((after) => readGarmentBatch(unified, after, BATCH))
   let a = await left.next()
   let b = await right.next()
   while (a !== null || b !== null) {

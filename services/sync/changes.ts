@@ -26,8 +26,15 @@ export async function readPosition (target: DatabaseHandle, side: Side, directio
 
 export async function writePosition (tx: DatabaseHandle, side: Side, direction: DirectionName, p: Position, applied: number): Promise<void> {
   await tx.query(`INSERT INTO ${side}.sync_positions (direction, xid, seq, applied, updated_at) VALUES ($1, $2::xid8, $3, $4, now())
-    ON CONFLICT (direction) DO UPDATE SET xid = EXCLUDED.xid, seq = EXCLUDED.seq, applied = ${side}.sync_positions.applied + EXCLUDED.applied, updated_at = now()`,
+    ON CONFLICT (direction) DO UPDATE SET xid = EXCLUDED.xid, seq = EXCLUDED.seq, applied = ${side}.sync_positions.applied + EXCLUDED.applied,
+      updated_at = now(), last_error = NULL, last_error_at = NULL`,
   [direction, p.xid, p.seq, applied])
+}
+
+/** Best effort: the database may be the one that is down. */
+export async function recordError (target: DatabaseHandle, side: Side, direction: DirectionName, message: string): Promise<void> {
+  await target.query(`INSERT INTO ${side}.sync_positions (direction, xid, seq, last_error, last_error_at) VALUES ($1, '0'::xid8, 0, $2, now())
+    ON CONFLICT (direction) DO UPDATE SET last_error = EXCLUDED.last_error, last_error_at = EXCLUDED.last_error_at`, [direction, message.slice(0, 2000)])
 }
 
 /**

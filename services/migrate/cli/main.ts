@@ -11,11 +11,14 @@ import { verify, type VerifyResult } from '../verify.ts'
 import { openDatabases, type Databases } from './databases.ts'
 import { MigrateUsageError } from './errors.ts'
 import { progressBar, type Out } from './progress.ts'
+import { runSyncCommand } from './sync-command.ts'
 
 export interface MigrateIo {
   env: Record<string, string | undefined>
   stdout: Out
   stderr: Out
+  /** Stops `sync --follow`. */
+  signal?: AbortSignal
 }
 
 const USAGE = `Usage: switchyard-migrate <command> [options]
@@ -27,6 +30,9 @@ Commands:
   backfill [--batch-size n]     copy legacy items into unified garments (resumes after a kill)
   verify                  compare counts, mapped fields and embeddings; exit 1 on any difference
   rollback                remove what the backfill wrote
+  sync --follow [--metrics-port p]   keep both sides in step: legacy → unified and unified → legacy
+  sync status             position, lag, rows applied, parked changes and the last error of each direction
+  sync replay             queue parked changes again, once their cause is fixed
 
 Options:
   --only legacy|unified   up and down: one set of migrations
@@ -44,12 +50,12 @@ export async function runMigrate (argv: string[], io: MigrateIo): Promise<number
       (command === undefined ? io.stderr : io.stdout).write(USAGE)
       return command === undefined ? 2 : 0
     }
-    const { values } = parseOptions(rest)
+    const { values, positionals } = parseOptions(rest)
     const sets = values.only === undefined ? ['legacy', 'unified'] as const : [checkSet(values.only)]
     const print = (summary: string, json: unknown): void => {
       io.stdout.write(values.json === true ? JSON.stringify(json, null, 2) + '\n' : summary + '\n')
     }
-    if (!['up', 'down', 'seed', 'backfill', 'verify', 'rollback'].includes(command)) {
+    if (!['up', 'down', 'seed', 'backfill', 'verify', 'rollback', 'sync'].includes(command)) {
       throw new MigrateUsageError(`Unknown command ${JSON.stringify(command)}. Run switchyard-migrate --help for the list.`)
     }
     // Every option is checked before anything connects.
@@ -57,6 +63,11 @@ export async function runMigrate (argv: string[], io: MigrateIo): Promise<number
     const count = positiveInt(values.count ?? '25677', '--count')
     const seed = positiveInt(values.seed ?? '20240501', '--seed')
     const batchSize = positiveInt(values['batch-size'] ?? '500', '--batch-size')
+    const metricsPort = values['metrics-port'] === undefined ? undefined : positiveInt(values['metrics-port'], '--metrics-port')
+    const sub = values.follow === true ? '--follow' : positionals[0]
+    if (command === 'sync' && sub !== '--follow' && sub !== 'status' && sub !== 'replay') {
+      throw new MigrateUsageError('sync takes --follow, status or replay: for example, switchyard-migrate sync --follow.')
+    }
     dbs = await openDatabases(io.env, values.pglite)
     const { legacy, unified } = dbs
 
@@ -87,6 +98,8 @@ export async function runMigrate (argv: string[], io: MigrateIo): Promise<number
           `${r.indexRebuilt ? `; HNSW index built in ${(r.ms.index / 1000).toFixed(1)} s` : ''}.`, r)
         return 0
       }
+      case 'sync':
+        return await runSyncCommand(sub, dbs, { json: values.json === true, batchSize, metricsPort }, io)
       case 'verify': {
         const r = await verify(legacy, unified)
         print(describeVerify(r), r)
@@ -134,8 +147,11 @@ function parseOptions (args: string[]) {
         seed: { type: 'string' },
         'batch-size': { type: 'string' },
         pglite: { type: 'string' },
-        json: { type: 'boolean' }
-      }
+        json: { type: 'boolean' },
+        follow: { type: 'boolean' },
+        'metrics-port': { type: 'string' }
+      },
+      allowPositionals: true
     })
   } catch (err) {
     throw new MigrateUsageError(`${(err as Error).message}. Run switchyard-migrate --help for the options.`)

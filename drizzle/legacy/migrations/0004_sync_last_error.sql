@@ -1,0 +1,2 @@
+ALTER TABLE "legacy"."sync_positions" ADD COLUMN "last_error" text;--> statement-breakpoint
+ALTER TABLE "legacy"."sync_positions" ADD COLUMN "last_error_at" timestamp (3) with time zone;

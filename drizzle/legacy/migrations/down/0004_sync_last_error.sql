@@ -1,0 +1,3 @@
+ALTER TABLE "legacy"."sync_positions" DROP COLUMN IF EXISTS "last_error_at";
+--> statement-breakpoint
+ALTER TABLE "legacy"."sync_positions" DROP COLUMN IF EXISTS "last_error";

@@ -1,0 +1,65 @@
+// sync --follow: both directions, each in its own loop, until stopped. A batch that fails (a database
+// unreachable, a lost connection) is retried with exponential backoff; nothing is lost because the position
+// only moves with a committed batch. Parked changes are reported loudly: in the log, the metrics and status.
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { StoryGenerator } from '../migrate/story.ts'
+import { lagSeconds, pruneChanges, readPosition, recordError } from './changes.ts'
+import { syncBatch, type Direction } from './sync-batch.ts'
+import type { SyncMetrics } from './sync-metrics.ts'
+
+export const DEFAULT_BATCH = 500
+export const DEFAULT_IDLE_MS = 100
+export const DEFAULT_MAX_BACKOFF_MS = 5_000
+const PRUNE_EVERY = 20
+
+export interface FollowerLog {
+  info (o: object, msg: string): void
+  warn (o: object, msg: string): void
+  error (o: object, msg: string): void
+}
+
+export interface FollowOptions {
+  directions: Direction[]
+  stories: StoryGenerator
+  metrics: SyncMetrics
+  log: FollowerLog
+  signal: AbortSignal
+  batchSize?: number
+  idleMs?: number
+  maxBackoffMs?: number
+}
+
+export async function follow (opts: FollowOptions): Promise<void> {
+  await Promise.all(opts.directions.map((d) => followOne(d, opts)))
+}
+
+async function followOne (dir: Direction, opts: FollowOptions): Promise<void> {
+  const idle = opts.idleMs ?? DEFAULT_IDLE_MS
+  const maxBackoff = opts.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS
+  let backoff = idle
+  let batches = 0
+  let failing = false
+  while (!opts.signal.aborted) {
+    try {
+      const r = await syncBatch(dir, { limit: opts.batchSize ?? DEFAULT_BATCH, stories: opts.stories })
+      opts.metrics.record(dir.name, r.outcomes, r.applied, r.parked.length)
+      for (const p of r.parked) opts.log.error({ direction: dir.name, rowId: p.rowId, reason: p.reason }, 'sync parked a change it could not apply (see sync status, then sync replay)')
+      if (failing) opts.log.info({ direction: dir.name }, 'sync recovered')
+      failing = false
+      backoff = idle
+      opts.metrics.lag.set({ direction: dir.name }, await lagSeconds(dir.source, dir.from, r.position))
+      if (++batches % PRUNE_EVERY === 0) await pruneChanges(dir.source, dir.from, await readPosition(dir.target, dir.to, dir.name))
+      if (r.changes === 0) await sleep(idle, undefined, { signal: opts.signal }).catch(() => {})
+    } catch (err) {
+      if (opts.signal.aborted) break
+      failing = true
+      opts.metrics.errors.inc({ direction: dir.name })
+      opts.metrics.lastError.set({ direction: dir.name }, Date.now() / 1000)
+      const message = `${(err as { code?: string }).code ?? 'error'}: ${(err as Error).message}`
+      opts.log.warn({ direction: dir.name, err, retryInMs: backoff }, 'sync batch failed; retrying')
+      await recordError(dir.target, dir.to, dir.name, message).catch(() => {})
+      await sleep(backoff, undefined, { signal: opts.signal }).catch(() => {})
+      backoff = Math.min(backoff * 2, maxBackoff)
+    }
+  }
+}
