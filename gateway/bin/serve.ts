@@ -5,6 +5,7 @@ import { constants } from 'node:fs'
 import { copyFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { Registry } from 'prom-client'
 import { buildGateway, type Gateway } from '../app.ts'
 import { loadConfigFile, type GatewayConfig } from '../config/load.ts'
 import { isSwitchyardError } from '../errors.ts'
@@ -35,6 +36,7 @@ export async function runServe (argv: string[], env: Record<string, string | und
   if (args.values.example === true) config = await withExampleFlags(config)
 
   let example: ExampleStack | null = null
+  const registry = new Registry()
   let gateway: Gateway
   try {
     if (args.values.example === true) {
@@ -45,6 +47,7 @@ export async function runServe (argv: string[], env: Record<string, string | und
       }
       const at = (url: string) => { const u = new URL(url); return { host: u.hostname, port: Number(u.port) } }
       example = await startExampleStack({
+        registry,
         stateDir: config.stateDir,
         legacy: at(config.backends.legacy.url),
         new: at(config.backends.new.url),
@@ -53,7 +56,7 @@ export async function runServe (argv: string[], env: Record<string, string | und
         log: (line) => out.write(line + '\n')
       })
     }
-    gateway = await buildGateway(config)
+    gateway = await buildGateway(config, { registry })
   } catch (e) {
     await example?.close()
     if (!isSwitchyardError(e) && (e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e

@@ -1,6 +1,7 @@
 // The whole example in one process, for `npm start`: the database (PGlite in the state directory, or
 // Postgres when LEGACY_DATABASE_URL and DATABASE_URL are set), the migrations, a synthetic catalogue on the
-// first start, the backfill, and the legacy and unified services on the ports the gateway's config names.
+// first start, the backfill, the two-way sync, and the legacy and unified services on the ports the
+// gateway's config names.
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { connectPostgres, openPglite, type DatabaseHandle } from '../db/database.ts'
@@ -11,6 +12,10 @@ import { buildUnifiedService } from '../unified/app.ts'
 import { backfill } from '../migrate/backfill.ts'
 import { TemplateStoryGenerator } from '../migrate/story.ts'
 import { attachSessionEcho } from './session-echo.ts'
+import type { Registry } from 'prom-client'
+import { directionsBetween } from '../sync/directions.ts'
+import { follow } from '../sync/follower.ts'
+import { SyncMetrics } from '../sync/sync-metrics.ts'
 
 export const DEFAULT_EXAMPLE_ITEMS = 5_000
 
@@ -28,6 +33,8 @@ export interface ExampleOptions {
   items?: number
   env: Record<string, string | undefined>
   log: (line: string) => void
+  /** Where the sync's metrics go: the gateway's registry, so /metrics on the admin port shows them too. */
+  registry: Registry
 }
 
 export async function startExampleStack (opts: ExampleOptions): Promise<ExampleStack> {
@@ -50,6 +57,15 @@ export async function startExampleStack (opts: ExampleOptions): Promise<ExampleS
       const r = await backfill(legacy, unified, { stories: new TemplateStoryGenerator() })
       opts.log(`Backfilled ${r.rows.toLocaleString('en')} items in ${(r.ms.total / 1000).toFixed(1)} s.`)
     }
+
+    // The two-way sync, in this process: a write through either service becomes visible through both.
+    const stop = new AbortController()
+    const syncLog = { info () {}, warn: (o: object, msg: string) => opts.log(`sync: ${msg} ${JSON.stringify(o)}`), error: (o: object, msg: string) => opts.log(`sync: ${msg} ${JSON.stringify(o)}`) }
+    const following = follow({ directions: directionsBetween(legacy, unified), stories: new TemplateStoryGenerator(), metrics: new SyncMetrics(opts.registry), log: syncLog, signal: stop.signal })
+    closers.push(async () => {
+      stop.abort()
+      await following
+    })
 
     const legacyApp = await buildLegacyService({ logger: false }, { db: legacy })
     const unifiedApp = await buildUnifiedService({ logger: false }, { db: unified })
