@@ -41,6 +41,33 @@ export function garmentFromLegacyItem<E = number[]> (item: LegacyItemWith<E>, st
   }
 }
 
+/** The v2.0 fields of an item, any of them, as a write names them. */
+export type LegacyItemChanges<E> = Partial<Pick<LegacyItemWith<E>, 'depopId' | 'title' | 'description' | 'category' | 'condition' | 'size' |
+  'brand' | 'price' | 'imageUrl' | 'listingUrl' | 'embedding' | 'createdAt' | 'updatedAt'>>
+
+/**
+ * What a change to an item's v2.0 fields means for its garment: the same correspondence as
+ * garmentFromLegacyItem, for the fields given. A garment keeps what only the new side has (story,
+ * provenance, exchange type, counters).
+ */
+export function garmentChangesOf<E> (v: LegacyItemChanges<E>): Partial<GarmentWith<E>> {
+  const g: Partial<GarmentWith<E>> = {}
+  if (v.depopId !== undefined) g.externalId = v.depopId
+  if (v.title !== undefined) g.title = v.title
+  if (v.description !== undefined) g.description = v.description
+  if (v.category !== undefined) g.category = v.category
+  if (v.condition !== undefined) g.condition = v.condition
+  if (v.size !== undefined) g.size = v.size
+  if (v.brand !== undefined) g.brand = v.brand
+  if (v.price !== undefined) g.price = v.price
+  if (v.imageUrl !== undefined) g.originalImageUrl = v.imageUrl
+  if (v.listingUrl !== undefined) g.originalUrl = v.listingUrl
+  if (v.embedding !== undefined) g.embedding = v.embedding
+  if (v.createdAt !== undefined) g.createdAt = v.createdAt
+  if (v.updatedAt !== undefined) g.updatedAt = v.updatedAt
+  return g
+}
+
 /** How a garment reads through the v2.0 API. A garment created on the new side has no Depop id of its own. */
 export function v2FieldsOfGarment (g: Pick<Garment, 'legacyId' | 'externalId' | 'title' | 'description' | 'category' | 'condition' | 'size' | 'brand' | 'price' | 'originalImageUrl' | 'originalUrl' | 'createdAt' | 'updatedAt'>): V2ItemFields {
   return {

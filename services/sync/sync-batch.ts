@@ -4,7 +4,9 @@
 // (after a crash between the target's commit and anything else) and folds several changes to a row into
 // one. A row that cannot be written is parked in the dead-letter table, in a savepoint, and the rest go on.
 import type { DatabaseHandle } from '../db/database.ts'
-import { garmentFromLegacyItem, rowChecksum, v2FieldsOfLegacyItem } from '../migrate/mapping.ts'
+import { getTableColumns } from 'drizzle-orm'
+import { garments } from '../../drizzle/unified/schema.ts'
+import { garmentChangesOf, garmentFromLegacyItem, rowChecksum, v2FieldsOfLegacyItem } from '../migrate/mapping.ts'
 import { readGarmentsByLegacyIds, readLegacyByIds, type EmbeddingText, type V2Row } from '../migrate/rows.ts'
 import type { StoryGenerator } from '../migrate/story.ts'
 import type { LegacyItemWith } from '../migrate/mapping.ts'
@@ -127,11 +129,27 @@ async function writeRow (tx: DatabaseHandle, side: Side, src: SideRows, exists: 
     return
   }
   if (exists) {
-    // An existing garment keeps what only the new side has (story, provenance, exchange type, counters).
-    await tx.query(`UPDATE unified.garments SET external_id = $2, title = $3, description = $4, category = $5, condition = $6, size = $7,
-        brand = $8, price = $9::numeric, original_image_url = $10, original_url = $11, embedding = $12::vector,
-        created_at = $13::timestamptz, updated_at = $14::timestamptz WHERE legacy_id = $1`,
-    [f.id, f.depopId, f.title, f.description, f.category, f.condition, f.size, f.brand, f.price, f.imageUrl, f.listingUrl, src.row.embedding, f.createdAt.toISOString(), f.updatedAt.toISOString()])
+    // An existing garment keeps what only the new side has; the mapping says which columns v2.0 fields own.
+    const changes = garmentChangesOf<EmbeddingText>({
+      depopId: f.depopId,
+      title: f.title,
+      description: f.description,
+      category: f.category,
+      condition: f.condition,
+      size: f.size,
+      brand: f.brand,
+      price: f.price,
+      imageUrl: f.imageUrl,
+      listingUrl: f.listingUrl,
+      embedding: src.row.embedding,
+      createdAt: f.createdAt,
+      updatedAt: f.updatedAt
+    })
+    const columns = getTableColumns(garments) as Record<string, { name: string, getSQLType: () => string }>
+    const entries = Object.entries(changes)
+    const set = entries.map(([key], i) => `${columns[key]!.name} = $${i + 2}::${columns[key]!.getSQLType()}`)
+    await tx.query(`UPDATE unified.garments SET ${set.join(', ')} WHERE legacy_id = $1`,
+      [f.id, ...entries.map(([, v]) => v instanceof Date ? v.toISOString() : v)])
     return
   }
   const g = garmentFromLegacyItem(src.legacy!, stories)
