@@ -55,6 +55,11 @@ function poolHandle (pool: pg.Pool): DatabaseHandle {
     async transaction<T>(fn: (tx: DatabaseHandle) => Promise<T>): Promise<T> {
       const client = await pool.connect()
       let broken: Error | undefined
+      // pg-pool listens for a client's 'error' only while the client is idle; a connection lost while it is
+      // checked out would otherwise be an unhandled 'error' event and end the process. The failing query
+      // rejects on its own; this keeps the process alive and makes release() discard the client.
+      const onError = (err: Error): void => { broken = err }
+      client.on('error', onError)
       try {
         await client.query('BEGIN')
         const result = await fn(clientHandle(client, transactionDb(client)))
@@ -65,17 +70,23 @@ function poolHandle (pool: pg.Pool): DatabaseHandle {
         throw err
       } finally {
         // A client whose ROLLBACK failed is in an unknown state: release(err) closes it instead of pooling it.
+        client.off('error', onError)
         client.release(broken)
       }
     },
     async copyFrom (sql: string, rows: CopyRows): Promise<void> {
       const client = await pool.connect()
+      let broken: Error | undefined
+      const onError = (err: Error): void => { broken = err }
+      client.on('error', onError)
       try {
         await copyOnClient(client, sql, rows)
-        client.release()
       } catch (err) {
-        client.release(err instanceof Error ? err : new Error(String(err)))
+        broken ??= err instanceof Error ? err : new Error(String(err))
         throw err
+      } finally {
+        client.off('error', onError)
+        client.release(broken)
       }
     },
     close (): Promise<void> {

@@ -39,6 +39,8 @@ async function followOne (dir: Direction, opts: FollowOptions): Promise<void> {
   let backoff = idle
   let batches = 0
   let failing = false
+  let lastLag = 0
+  let lastSuccess = Date.now()
   while (!opts.signal.aborted) {
     try {
       const r = await syncBatch(dir, { limit: opts.batchSize ?? DEFAULT_BATCH, stories: opts.stories })
@@ -47,7 +49,9 @@ async function followOne (dir: Direction, opts: FollowOptions): Promise<void> {
       if (failing) opts.log.info({ direction: dir.name }, 'sync recovered')
       failing = false
       backoff = idle
-      opts.metrics.lag.set({ direction: dir.name }, await lagSeconds(dir.source, dir.from, r.position))
+      lastLag = await lagSeconds(dir.source, dir.from, r.position)
+      lastSuccess = Date.now()
+      opts.metrics.lag.set({ direction: dir.name }, lastLag)
       if (++batches % PRUNE_EVERY === 0) await pruneChanges(dir.source, dir.from, await readPosition(dir.target, dir.to, dir.name))
       if (r.changes === 0) await sleep(idle, undefined, { signal: opts.signal }).catch(() => {})
     } catch (err) {
@@ -55,6 +59,10 @@ async function followOne (dir: Direction, opts: FollowOptions): Promise<void> {
       failing = true
       opts.metrics.errors.inc({ direction: dir.name })
       opts.metrics.lastError.set({ direction: dir.name }, Date.now() / 1000)
+      // The lag keeps growing while batches fail: ask the source, or, if it is the side that is down, count
+      // from the last success.
+      const lag = await lagSeconds(dir.source, dir.from, await readPosition(dir.target, dir.to, dir.name)).catch(() => lastLag + (Date.now() - lastSuccess) / 1000)
+      opts.metrics.lag.set({ direction: dir.name }, lag)
       const message = `${(err as { code?: string }).code ?? 'error'}: ${(err as Error).message}`
       opts.log.warn({ direction: dir.name, err, retryInMs: backoff }, 'sync batch failed; retrying')
       await recordError(dir.target, dir.to, dir.name, message).catch(() => {})

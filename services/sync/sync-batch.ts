@@ -60,6 +60,13 @@ export async function syncBatch (dir: Direction, opts: { limit: number, stories:
       const targetVersion: Version | null = cur !== undefined ? versionOf(cur.row) : tomb !== undefined ? { at: tomb, checksum: '' } : null
       const outcome = src === undefined && cur === undefined ? 'same' : resolve(version, targetVersion)
       result.outcomes[outcome]++
+      if (outcome === 'keep_target') {
+        // The target's version is newer, but its own change may already have crossed (a write stamped
+        // earlier than the incoming one's, committed later): queue it again so the other side takes it,
+        // or the two could stay different. The next pass finds them equal, so this cannot loop.
+        await tx.query(`INSERT INTO ${dir.to}.sync_changes (op, row_id) VALUES ($1, $2)`, [cur !== undefined ? 'U' : 'D', id])
+        continue
+      }
       if (outcome !== 'apply') continue
       await tx.query('SAVEPOINT sync_row')
       try {
