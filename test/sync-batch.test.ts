@@ -105,3 +105,14 @@ t.test('a change that cannot be applied is parked and the rest keep flowing', as
   t.same((await handle.query<{ title: string }>("SELECT title FROM legacy.items WHERE depop_id = 'dp-fine'")).map((r) => r.title), ['Fine'])
   t.equal((await syncBatch(toLegacy, opts)).changes, 0, 'the position moved past the poison change')
 })
+
+t.test('a large transaction read in several batches loses no change', async (t) => {
+  const { handle, toUnified } = await setup(t)
+  await handle.query(`INSERT INTO legacy.items (id, depop_id, title, category, condition, price)
+    SELECT n, 'dp-' || n, 'Item ' || n, 'tops', 'new', 10 FROM generate_series(1, 1000) AS n`)
+  let batches = 0
+  while ((await syncBatch(toUnified, { ...opts, limit: 150 })).changes > 0) batches++
+  t.ok(batches >= 7, `read in ${batches} batches`)
+  const [{ n } = { n: 0 }] = await handle.query<{ n: number }>('SELECT count(*)::int AS n FROM unified.garments')
+  t.equal(n, 1000, 'every row crossed')
+})

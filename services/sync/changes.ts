@@ -11,11 +11,13 @@ export interface Position { xid: string, seq: number }
 
 export const START: Position = Object.freeze({ xid: '0', seq: 0 })
 
+// The ORDER BY names the table's columns: the select list casts them to text, and ordering by those output
+// columns would sort '10' before '9' and move the position past changes not yet read.
 export async function readChanges (source: DatabaseHandle, side: Side, after: Position, limit: number): Promise<Change[]> {
   const rows = await source.query<{ seq: string, xid: string, op: 'I' | 'U' | 'D', row_id: string }>(
     `SELECT seq::text, xid::text, op, row_id::text FROM ${side}.sync_changes
       WHERE (xid, seq) > ($1::xid8, $2::bigint) AND xid < pg_snapshot_xmin(pg_current_snapshot())
-      ORDER BY xid, seq LIMIT $3`, [after.xid, after.seq, limit])
+      ORDER BY sync_changes.xid, sync_changes.seq LIMIT $3`, [after.xid, after.seq, limit])
   return rows.map((r) => ({ seq: Number(r.seq), xid: r.xid, op: r.op, rowId: Number(r.row_id) }))
 }
 
