@@ -1,6 +1,7 @@
 // npm run bench:data: the data layer on real Postgres 15 + pgvector. A fresh database, the full synthetic
 // catalogue, then: load, backfill (rows/s), HNSW index build, verify; /search_by_image latency at k=10
-// through the real legacy service; and recall@10 of the HNSW query against exact search.
+// through the real legacy service; recall@10 of the HNSW query against exact search; then the two-way sync
+// (sync-bench.ts): throughput each way, end-to-end lag under steady writes, catch-up after an outage.
 // Needs SWITCHYARD_TEST_PG_URL (a superuser URL; `source .ci/postgres.sh` starts such a server).
 import { parseArgs } from 'node:util'
 import { cpus } from 'node:os'
@@ -11,10 +12,22 @@ import { buildLegacyService } from '../../services/legacy/app.ts'
 import { backfill } from '../../services/migrate/backfill.ts'
 import { TemplateStoryGenerator } from '../../services/migrate/story.ts'
 import { verify } from '../../services/migrate/verify.ts'
+import { DEFAULT_SYNC_BENCH, QUICK_SYNC_BENCH, runSyncBench } from './sync-bench.ts'
 
-const { values } = parseArgs({ options: { items: { type: 'string' }, queries: { type: 'string' }, json: { type: 'string' } } })
-const ITEMS = Number(values.items ?? 25_677)
-const QUERIES = Number(values.queries ?? 300)
+const { values } = parseArgs({
+  options: {
+    items: { type: 'string' },
+    queries: { type: 'string' },
+    json: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    'sync-changes': { type: 'string' },
+    'sync-seconds': { type: 'string' },
+    'outage-seconds': { type: 'string' }
+  }
+})
+const ITEMS = Number(values.items ?? (values.quick ? 2_000 : 25_677))
+const QUERIES = Number(values.queries ?? (values.quick ? 100 : 300))
+const SYNC = values.quick ? QUICK_SYNC_BENCH : DEFAULT_SYNC_BENCH
 const admin = process.env.SWITCHYARD_TEST_PG_URL
 if (admin === undefined || admin === '') {
   console.error('bench:data needs a real Postgres 15 with pgvector: set SWITCHYARD_TEST_PG_URL (for example, run `source .ci/postgres.sh` first).')
@@ -74,6 +87,18 @@ try {
   const recall = await recallAt10(db, queries.slice(0, 100))
   results.recall_at_10 = recall
   console.log(`recall@10 of the HNSW query against exact search, 100 queries: ${recall.toFixed(3)}  (target: ≥ 0.95)`)
+
+  // The sync part runs for minutes: Ctrl-C ends it early, and its databases and this one are still dropped.
+  const interrupted = new AbortController()
+  const onSignal = () => interrupted.abort()
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal)
+  Object.assign(results, await runSyncBench(admin, {
+    ...SYNC,
+    changes: Number(values['sync-changes'] ?? SYNC.changes),
+    steadySeconds: Number(values['sync-seconds'] ?? SYNC.steadySeconds),
+    outageSeconds: Number(values['outage-seconds'] ?? SYNC.outageSeconds),
+    signal: interrupted.signal
+  }).finally(() => process.off('SIGINT', onSignal).off('SIGTERM', onSignal)))
 } finally {
   await db.close()
   await server.query(`DROP DATABASE IF EXISTS ${name}`)
