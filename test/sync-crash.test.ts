@@ -9,14 +9,13 @@ import t from 'tap'
 import { Registry } from 'prom-client'
 import { Prng } from '../services/catalogue/prng.ts'
 import type { DatabaseHandle } from '../services/db/database.ts'
-import { migrateUp } from '../services/db/migrate.ts'
 import { TemplateStoryGenerator } from '../services/migrate/story.ts'
 import { verify } from '../services/migrate/verify.ts'
 import { directionsBetween } from '../services/sync/directions.ts'
 import { follow } from '../services/sync/follower.ts'
 import { directionStatus, type DirectionStatus } from '../services/sync/status.ts'
 import { SyncMetrics } from '../services/sync/sync-metrics.ts'
-import { testDatabase } from './helpers/db.ts'
+import { migratedPair } from './helpers/db.ts'
 import { within } from './helpers/poll.ts'
 import { startFollowerChild, type FollowerChild } from './helpers/sync-follower.ts'
 import { differencesFromWrites, expectedTitles, startWriter } from './helpers/sync-writers.ts'
@@ -99,12 +98,9 @@ const count = async (db: DatabaseHandle, sql: string): Promise<number> => (await
 t.test(`${KILLS} kills at random points under writes on both sides lose nothing and duplicate nothing`, async (t) => {
   t.comment(`seed ${SEED} (set SWITCHYARD_TEST_SEED to replay the same choices)`)
   const started = performance.now()
-  const legacyDb = await testDatabase(t)
-  const unifiedDb = await testDatabase(t)
+  const { legacyDb, unifiedDb } = await migratedPair(t)
   const legacy = legacyDb.handle
   const unified = unifiedDb.handle
-  await migrateUp(legacy, 'legacy')
-  await migrateUp(unified, 'unified')
 
   // One pool of ids for both writers: each side also updates and deletes rows made on the other.
   const pool: number[] = []

@@ -51,7 +51,7 @@ async function followOne (dir: Direction, opts: FollowOptions): Promise<void> {
       backoff = idle
       lastLag = await lagSeconds(dir.source, dir.from, r.position)
       lastSuccess = Date.now()
-      opts.metrics.lag.set({ direction: dir.name }, lastLag)
+      opts.metrics.setLag(dir.name, lastLag)
       if (++batches % PRUNE_EVERY === 0) await pruneChanges(dir.source, dir.from, await readPosition(dir.target, dir.to, dir.name))
       if (r.changes === 0) await sleep(idle, undefined, { signal: opts.signal }).catch(() => {})
     } catch (err) {
@@ -59,15 +59,24 @@ async function followOne (dir: Direction, opts: FollowOptions): Promise<void> {
       failing = true
       opts.metrics.errors.inc({ direction: dir.name })
       opts.metrics.lastError.set({ direction: dir.name }, Date.now() / 1000)
-      // The lag keeps growing while batches fail: ask the source, or, if it is the side that is down, count
-      // from the last success.
-      const lag = await lagSeconds(dir.source, dir.from, await readPosition(dir.target, dir.to, dir.name)).catch(() => lastLag + (Date.now() - lastSuccess) / 1000)
-      opts.metrics.lag.set({ direction: dir.name }, lag)
+      const measured = await lagWhileFailing(dir)
+      if (measured === null) opts.metrics.setLagGrowing(dir.name, lastLag, lastSuccess)
+      else opts.metrics.setLagGrowing(dir.name, measured, Date.now())
       const message = `${(err as { code?: string }).code ?? 'error'}: ${(err as Error).message}`
       opts.log.warn({ direction: dir.name, err, retryInMs: backoff }, 'sync batch failed; retrying')
       await recordError(dir.target, dir.to, dir.name, message).catch(() => {})
       await sleep(backoff, undefined, { signal: opts.signal }).catch(() => {})
       backoff = Math.min(backoff * 2, maxBackoff)
     }
+  }
+}
+
+// The lag while batches fail, from the databases; null when either is the one that is down (the lag is
+// then counted from the last success). Never throws: this runs on the error path, which must go on retrying.
+async function lagWhileFailing (dir: Direction): Promise<number | null> {
+  try {
+    return await lagSeconds(dir.source, dir.from, await readPosition(dir.target, dir.to, dir.name))
+  } catch {
+    return null
   }
 }

@@ -38,6 +38,11 @@ export async function migratedDatabase (t: Teardown, which: MigrationSetName[]):
   return database
 }
 
+/** A legacy and a unified test database, each with its migrations applied: the two sides of the sync. */
+export async function migratedPair (t: Teardown): Promise<{ legacyDb: TestDatabase, unifiedDb: TestDatabase }> {
+  return { legacyDb: await migratedDatabase(t, ['legacy']), unifiedDb: await migratedDatabase(t, ['unified']) }
+}
+
 // A new PGlite spends seconds in initdb; a copy of an empty one opens in a fraction of that. The copy is
 // made once per test process and never changes, so sharing it keeps the tests independent.
 let template: Promise<Blob> | undefined

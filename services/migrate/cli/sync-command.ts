@@ -26,8 +26,13 @@ export async function runSyncCommand (sub: string | undefined, dbs: Databases, o
     const server = opts.metricsPort === undefined ? null : await serveMetrics(registry, opts.metricsPort)
     const log = jsonLog(io.stderr)
     log.info({ database: dbs.describe, metrics: server === null ? null : `http://127.0.0.1:${opts.metricsPort}/metrics` }, 'sync following both directions')
-    await follow({ directions: [toUnified, toLegacy], stories: new TemplateStoryGenerator(), metrics, log, signal: io.signal ?? new AbortController().signal, batchSize: opts.batchSize })
-    server?.close()
+    try {
+      await follow({ directions: [toUnified, toLegacy], stories: new TemplateStoryGenerator(), metrics, log, signal: io.signal ?? new AbortController().signal, batchSize: opts.batchSize })
+    } finally {
+      // Also when following fails for good, so that the process ends and its supervisor restarts it.
+      server?.close()
+      server?.closeAllConnections()
+    }
     log.info({}, 'sync stopped')
     return 0
   }
