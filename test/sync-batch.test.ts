@@ -3,6 +3,7 @@
 import t from 'tap'
 import { TemplateStoryGenerator } from '../services/migrate/story.ts'
 import { syncBatch, type Direction } from '../services/sync/sync-batch.ts'
+import { directionStatus } from '../services/sync/status.ts'
 import { migratedDatabase } from './helpers/db.ts'
 
 const stories = new TemplateStoryGenerator()
@@ -70,6 +71,11 @@ t.test('conflicting updates converge to the same value on both sides', async (t)
   const b = await syncBatch(toLegacy, opts)
   t.equal(a.outcomes.apply + a.outcomes.keep_target, 3, 'every conflict is decided and counted')
   t.equal(a.outcomes.apply + b.outcomes.apply, 3, 'each conflict is won by exactly one side')
+  const conflicts = async () => [
+    (await directionStatus(handle, 'legacy', handle, 'unified', 'legacy_to_unified')).conflicts,
+    (await directionStatus(handle, 'unified', handle, 'legacy', 'unified_to_legacy')).conflicts
+  ]
+  t.same(await conflicts(), [a.outcomes.keep_target, b.outcomes.keep_target], 'sync status shows the conflicts each target won')
   for (const id of [1, 2, 3]) {
     t.equal((await garment(id))[0]?.title, (await legacyRow(id))[0]?.title, `item ${id} is the same on both sides`)
   }
@@ -115,4 +121,40 @@ t.test('a large transaction read in several batches loses no change', async (t) 
   t.ok(batches >= 7, `read in ${batches} batches`)
   const [{ n } = { n: 0 }] = await handle.query<{ n: number }>('SELECT count(*)::int AS n FROM unified.garments')
   t.equal(n, 1000, 'every row crossed')
+})
+
+t.test('one poison change in a batch of inserts, updates and deletes: the rest are applied one by one', async (t) => {
+  const { handle, toUnified, toLegacy, item, legacyRow } = await setup(t)
+  for (const id of [1, 2, 3]) await item(id)
+  await syncBatch(toUnified, opts)
+  await handle.query("UPDATE unified.garments SET title = 'Renamed on new', updated_at = '2025-02-01T00:00:00Z' WHERE legacy_id = 1")
+  await handle.query('DELETE FROM unified.garments WHERE legacy_id = 2')
+  await handle.query(`INSERT INTO unified.garments (title, category, condition, story, price, external_id)
+    VALUES ('Duplicate', 'tops', 'new', '{"text": ""}', 5, 'dp-3'), ('Fine', 'tops', 'new', '{"text": ""}', 5, 'dp-fine')`)
+  const r = await syncBatch(toLegacy, opts)
+  t.match(r, { rows: 4, applied: 3 }, 'the update, the delete and the fine insert are applied')
+  t.same(r.parked.map((p) => p.reason.slice(0, 5)), ['23505'], 'and only the duplicate is parked')
+  t.same(await legacyRow(1), [{ title: 'Renamed on new', depop_id: 'dp-1' }])
+  t.same(await legacyRow(2), [])
+  t.same(await legacyRow(3), [{ title: 'Item 3', depop_id: 'dp-3' }], 'the item whose Depop id was claimed is untouched')
+  t.same((await handle.query("SELECT title FROM legacy.items WHERE depop_id = 'dp-fine'")), [{ title: 'Fine' }])
+  t.same(await handle.query<{ n: number }>('SELECT count(*)::int AS n FROM legacy.item_tombstones WHERE row_id = 2'), [{ n: 1 }], 'the delete left its tombstone')
+})
+
+t.test('a batch of several hundred rows each way is written as a set and crosses intact', async (t) => {
+  const { handle, toUnified, toLegacy } = await setup(t)
+  await handle.query(`INSERT INTO legacy.items (id, depop_id, title, category, condition, price, size, brand, embedding)
+    SELECT n, 'dp-' || n, 'Item ' || n, 'tops', 'new', n % 90 + 0.5, CASE WHEN n % 2 = 0 THEN 'M' END, 'Brand ' || n % 7,
+      (SELECT ('[' || string_agg(CASE WHEN i = n % 768 THEN '1' ELSE '0' END, ',') || ']')::vector FROM generate_series(0, 767) AS i)
+    FROM generate_series(1, 400) AS n`)
+  t.match(await syncBatch(toUnified, opts), { rows: 400, applied: 400, parked: [] })
+  await handle.query("UPDATE unified.garments SET title = title || ' (new)', price = price + 1, updated_at = now() WHERE legacy_id % 3 = 0")
+  await handle.query('DELETE FROM unified.garments WHERE legacy_id % 10 = 1')
+  // 133 updated, 40 deleted, 13 of them both.
+  t.match(await syncBatch(toLegacy, opts), { rows: 160, applied: 160, parked: [] })
+  const differ = await handle.query(`SELECT i.id FROM legacy.items i FULL JOIN unified.garments g ON g.legacy_id = i.id
+    WHERE i.id IS NULL OR g.legacy_id IS NULL OR i.title <> g.title OR i.price <> g.price OR i.size IS DISTINCT FROM g.size
+      OR i.brand IS DISTINCT FROM g.brand OR i.embedding::text <> g.embedding::text OR i.updated_at <> g.updated_at`)
+  t.same(differ, [], 'every field of every row is the same on both sides')
+  t.equal((await syncBatch(toUnified, opts)).changes, 0, 'and nothing echoes')
 })

@@ -4,7 +4,7 @@
 // Timestamps keep milliseconds (precision 3) so that a value survives a round trip through a JavaScript
 // Date exactly; the backfill and the sync compare them.
 import { sql } from 'drizzle-orm'
-import { bigint, bigserial, customType, index, integer, jsonb, numeric, pgSchema, text, timestamp, vector } from 'drizzle-orm/pg-core'
+import { bigint, bigserial, customType, doublePrecision, index, integer, jsonb, numeric, pgSchema, text, timestamp, vector } from 'drizzle-orm/pg-core'
 
 export const EMBEDDING_DIMENSIONS = 768
 
@@ -65,7 +65,12 @@ export const syncPositions = legacy.table('sync_positions', {
   updatedAt: timestamp('updated_at', { precision: 3, withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   /** The last failure of this direction, for `sync status` (cleared by the next committed batch). */
   lastError: text('last_error'),
-  lastErrorAt: timestamp('last_error_at', { precision: 3, withTimezone: true, mode: 'date' })
+  lastErrorAt: timestamp('last_error_at', { precision: 3, withTimezone: true, mode: 'date' }),
+  /** Conflicts this direction resolved for the target: an incoming change older than the target's version. */
+  conflicts: bigint('conflicts', { mode: 'number' }).notNull().default(0),
+  /** Rows applied per second over the follower's last 10 s, and when it measured that (stale: not running). */
+  rowsPerSecond: doublePrecision('rows_per_second').notNull().default(0),
+  rateAt: timestamp('rate_at', { precision: 3, withTimezone: true, mode: 'date' })
 })
 
 export const syncDeadLetters = legacy.table('sync_dead_letters', {

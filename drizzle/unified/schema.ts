@@ -6,7 +6,7 @@
 // starts at 10^12, far above any id the legacy sequence will reach, so the two never collide.
 import { sql } from 'drizzle-orm'
 import {
-  bigint, bigserial, check, customType, index, integer, jsonb, numeric, pgSchema, text, timestamp, uniqueIndex, uuid, vector
+  bigint, bigserial, check, customType, doublePrecision, index, integer, jsonb, numeric, pgSchema, text, timestamp, uniqueIndex, uuid, vector
 } from 'drizzle-orm/pg-core'
 import { EMBEDDING_DIMENSIONS, xid8 } from '../legacy/schema.ts'
 
@@ -115,7 +115,12 @@ export const syncPositions = unified.table('sync_positions', {
   updatedAt: stamp('updated_at'),
   /** The last failure of this direction, for `sync status` (cleared by the next committed batch). */
   lastError: text('last_error'),
-  lastErrorAt: timestamp('last_error_at', { precision: 3, withTimezone: true, mode: 'date' })
+  lastErrorAt: timestamp('last_error_at', { precision: 3, withTimezone: true, mode: 'date' }),
+  /** Conflicts this direction resolved for the target: an incoming change older than the target's version. */
+  conflicts: bigint('conflicts', { mode: 'number' }).notNull().default(0),
+  /** Rows applied per second over the follower's last 10 s, and when it measured that (stale: not running). */
+  rowsPerSecond: doublePrecision('rows_per_second').notNull().default(0),
+  rateAt: timestamp('rate_at', { precision: 3, withTimezone: true, mode: 'date' })
 })
 
 export const syncDeadLetters = unified.table('sync_dead_letters', {

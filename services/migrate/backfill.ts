@@ -90,7 +90,7 @@ export async function backfill (legacy: DatabaseHandle, unified: DatabaseHandle,
  * One multi-row upsert. A garment changed on the new side after the legacy row (a later updated_at) is
  * kept: the last writer wins, as in the sync.
  */
-async function upsertGarments (db: DatabaseHandle, garments: Array<GarmentWith<EmbeddingText>>): Promise<void> {
+export async function upsertGarments (db: DatabaseHandle, garments: Array<GarmentWith<EmbeddingText>>): Promise<void> {
   const params: unknown[] = []
   const tuples = garments.map((g) => {
     const values = [

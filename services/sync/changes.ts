@@ -26,11 +26,17 @@ export async function readPosition (target: DatabaseHandle, side: Side, directio
   return row === undefined ? START : { xid: row.xid, seq: Number(row.seq) }
 }
 
-export async function writePosition (tx: DatabaseHandle, side: Side, direction: DirectionName, p: Position, applied: number): Promise<void> {
-  await tx.query(`INSERT INTO ${side}.sync_positions (direction, xid, seq, applied, updated_at) VALUES ($1, $2::xid8, $3, $4, now())
+/** Moves the position, in the transaction that applied the batch, and adds its counts to the totals. */
+export async function writePosition (tx: DatabaseHandle, side: Side, direction: DirectionName, p: Position, counts: { applied: number, conflicts: number }): Promise<void> {
+  await tx.query(`INSERT INTO ${side}.sync_positions (direction, xid, seq, applied, conflicts, updated_at) VALUES ($1, $2::xid8, $3, $4, $5, now())
     ON CONFLICT (direction) DO UPDATE SET xid = EXCLUDED.xid, seq = EXCLUDED.seq, applied = ${side}.sync_positions.applied + EXCLUDED.applied,
-      updated_at = now(), last_error = NULL, last_error_at = NULL`,
-  [direction, p.xid, p.seq, applied])
+      conflicts = ${side}.sync_positions.conflicts + EXCLUDED.conflicts, updated_at = now(), last_error = NULL, last_error_at = NULL`,
+  [direction, p.xid, p.seq, counts.applied, counts.conflicts])
+}
+
+/** Best effort, like recordError: the follower's recent rate of rows applied, for `sync status`. */
+export async function recordRate (target: DatabaseHandle, side: Side, direction: DirectionName, rowsPerSecond: number): Promise<void> {
+  await target.query(`UPDATE ${side}.sync_positions SET rows_per_second = $2, rate_at = now() WHERE direction = $1`, [direction, rowsPerSecond])
 }
 
 /** Best effort: the database may be the one that is down. */

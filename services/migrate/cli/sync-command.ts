@@ -56,7 +56,8 @@ export async function runSyncCommand (sub: string | undefined, dbs: Databases, o
 function describe (s: DirectionStatus): string {
   const arrow = s.direction === 'legacy_to_unified' ? 'legacy → unified' : 'unified → legacy'
   const lines = [
-    `${arrow}: ${s.applied.toLocaleString('en')} rows applied, lag ${s.lagSeconds.toFixed(1)} s, ${s.pending.toLocaleString('en')} change(s) waiting` +
+    `${arrow}: ${s.applied.toLocaleString('en')} rows applied (${s.rowsPerSecond.toLocaleString('en')} rows/s now), lag ${s.lagSeconds.toFixed(1)} s, ` +
+      `${s.pending.toLocaleString('en')} change(s) waiting, ${s.conflicts.toLocaleString('en')} conflict(s) kept the target's newer version` +
       `${s.updatedAt !== null ? `, last batch ${s.updatedAt}` : ', never run'}`
   ]
   if (s.parked > 0) {

@@ -1,0 +1,5 @@
+ALTER TABLE "unified"."sync_positions" DROP COLUMN IF EXISTS "rate_at";
+--> statement-breakpoint
+ALTER TABLE "unified"."sync_positions" DROP COLUMN IF EXISTS "rows_per_second";
+--> statement-breakpoint
+ALTER TABLE "unified"."sync_positions" DROP COLUMN IF EXISTS "conflicts";
