@@ -22,6 +22,7 @@ import { acceptEveryMethod, proxyPlugin } from './proxy/proxy-plugin.ts'
 import { Upstream } from './proxy/upstream.ts'
 import { websocketConstraint, websocketPlugin } from './proxy/websocket-plugin.ts'
 import { buildRouter } from './routing/router.ts'
+import { Shadowing } from './shadow/shadowing.ts'
 import { AuditLog } from './state/audit-log.ts'
 import { FlagStates } from './state/flag-states.ts'
 
@@ -29,8 +30,10 @@ export interface GatewayDeps {
   registry?: Registry
   flags?: FlagSource
   dispatchers?: Partial<Record<BackendId, Dispatcher>>
-  /** The clock of the traffic window (ms since the epoch). */
+  /** The clock of the traffic and shadow windows (ms since the epoch). */
   now?: () => number
+  /** Which shadowed requests also learn noise (Math.random by default). */
+  random?: () => number
   logger?: FastifyBaseLogger
 }
 
@@ -39,6 +42,8 @@ export interface Gateway {
   readonly admin: FastifyInstance
   readonly metrics: GatewayMetrics
   readonly control: RolloutControl
+  /** Null when no route shadows. */
+  readonly shadowing: Shadowing | null
   readonly flags: FlagSource
   readonly ready: boolean
   readonly inflight: number
@@ -99,13 +104,17 @@ export async function buildGateway (config: GatewayConfig, deps: GatewayDeps = {
     legacy: new Upstream('legacy', config.backends.legacy, deps.dispatchers?.legacy),
     new: new Upstream('new', config.backends.new, deps.dispatchers?.new)
   }
-  const ctx: ProxyContext = { upstreams, metrics, traffic, log, closing: false, inflight: 0, onIdle: null }
+  const shadowing = config.routes.some((r) => r.shadow !== undefined)
+    ? new Shadowing({ config, upstreams, dispatchers: deps.dispatchers, metrics, log, now: deps.now, random: deps.random })
+    : null
+  const ctx: ProxyContext = { upstreams, metrics, traffic, log, shadowing, closing: false, inflight: 0, onIdle: null }
   const control = new RolloutControl({ flags, states, audit, log })
 
   const handshakeTimeoutMs = Math.max(config.backends.legacy.timeouts.response_ms, config.backends.new.timeouts.response_ms)
   await proxy.register(websocketPlugin, { ctx, router, handshakeTimeoutMs })
   await proxy.register(proxyPlugin, { ctx, router })
   proxy.addHook('onClose', async () => {
+    await shadowing?.close()
     await Promise.all([upstreams.legacy.close(), upstreams.new.close()])
   })
 
@@ -127,7 +136,8 @@ export async function buildGateway (config: GatewayConfig, deps: GatewayDeps = {
     audit,
     table: router.table,
     traffic,
-    windowSeconds: WINDOW_SECONDS
+    windowSeconds: WINDOW_SECONDS,
+    shadowing
   })
   if (adminToken === null) log.warn({ host: config.admin.host }, 'SWITCHYARD_ADMIN_TOKEN is not set: the admin API is open to every local process')
 
@@ -138,6 +148,7 @@ export async function buildGateway (config: GatewayConfig, deps: GatewayDeps = {
     admin,
     metrics,
     control,
+    shadowing,
     flags,
     get ready () { return notReadyBecause().length === 0 },
     get inflight () { return ctx.inflight },

@@ -82,6 +82,8 @@ export const errors = {
     'missing or wrong bearer token: send Authorization: Bearer <SWITCHYARD_ADMIN_TOKEN>'),
   UNKNOWN_FLAG: define('SY_ERR_UNKNOWN_FLAG', 404, (flag: string, known: string[]) =>
     `there is no flag named ${JSON.stringify(flag)}; known flags: ${known.join(', ') || '(none)'}`),
+  UNKNOWN_SHADOW_ROUTE: define('SY_ERR_UNKNOWN_SHADOW_ROUTE', 404, (route: string, known: string[]) =>
+    `no route named ${JSON.stringify(route)} is shadowed; shadowed routes: ${known.join(', ') || '(none: add shadow: to a route in the config)'}`),
   NOT_FOUND: define('SY_ERR_NOT_FOUND', 404, (method: string, url: string) =>
     `${method} ${url} is not an admin API endpoint; GET /admin/openapi.json lists them`),
   BAD_BODY: define('SY_ERR_BAD_BODY', 400, (why: string) => why),

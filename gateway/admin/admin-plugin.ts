@@ -9,9 +9,11 @@ import type { FlagSource } from '../flags/flag-source.ts'
 import type { TrafficWindow } from '../metrics/traffic-window.ts'
 import type { RouteTable } from '../routing/route-table.ts'
 import type { AuditLog } from '../state/audit-log.ts'
+import type { Shadowing } from '../shadow/shadowing.ts'
 import type { FlagStates } from '../state/flag-states.ts'
 import { tokenChecker } from './auth.ts'
-import { EventsQuery, FlagParams, ReasonBody, SetPercentBody, responses } from './schemas.ts'
+import { EventsQuery, FlagParams, ReasonBody, RouteParams, SetPercentBody, responses } from './schemas.ts'
+import { shadowRouteJson, shadowSampleJson } from './shadow-json.ts'
 import { validationMessage } from './validation-message.ts'
 
 export interface AdminPluginOptions {
@@ -23,6 +25,7 @@ export interface AdminPluginOptions {
   table: RouteTable
   traffic: TrafficWindow
   windowSeconds: number
+  shadowing: Shadowing | null
 }
 
 const MAX_ACTOR = 200
@@ -104,6 +107,18 @@ export async function adminPlugin (app: FastifyInstance, opts: AdminPluginOption
   app.post<{ Params: { flag: string }, Body: { reason: string } }>('/admin/flags/:flag/resume', {
     schema: { summary: 'End a rollback; the percentage stays where it is until raised', params: FlagParams, body: ReasonBody, response: { 200: responses.stateChange, ...errorResponses } }
   }, async (request) => control.resume(request.params.flag, who(request, request.body.reason)))
+
+  app.get('/admin/shadow', {
+    schema: { summary: 'Shadow comparison of every shadowed route: counts, match rate, window, top fields, noise', response: { 200: responses.shadowList, 401: responses.error } }
+  }, async () => ({ routes: (opts.shadowing?.routes() ?? []).map(shadowRouteJson) }))
+
+  app.get<{ Params: { route: string } }>('/admin/shadow/:route', {
+    schema: { summary: 'One shadowed route, with its latest mismatch samples (redacted), newest first', params: RouteParams, response: { 200: responses.shadowRoute, 401: responses.error, 404: responses.error } }
+  }, async (request) => {
+    const found = opts.shadowing?.route(request.params.route) ?? null
+    if (found === null) throw errors.UNKNOWN_SHADOW_ROUTE(request.params.route, (opts.shadowing?.routes() ?? []).map((r) => r.route))
+    return { ...shadowRouteJson(found.view), samples: found.samples.map(shadowSampleJson) }
+  })
 
   app.get<{ Querystring: { limit: number, flag?: string } }>('/admin/events', {
     schema: { summary: 'The audit log, newest first', querystring: EventsQuery, response: { 200: responses.events, 400: responses.error, 401: responses.error } }

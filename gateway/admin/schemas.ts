@@ -17,6 +17,12 @@ export const FlagParams = {
   properties: { flag: { type: 'string', description: 'the flag name' } }
 } as const
 
+export const RouteParams = {
+  type: 'object',
+  required: ['route'],
+  properties: { route: { type: 'string', description: 'the route name' } }
+} as const
+
 export const SetPercentBody = {
   type: 'object',
   description: 'a JSON object such as {"percent": 25, "reason": "step 2 of the plan"}',
@@ -60,7 +66,71 @@ const Event = {
   }
 } as const
 
+const Counts = { type: 'object', additionalProperties: { type: 'integer' } } as const
+const ShadowRoute = {
+  type: 'object',
+  properties: {
+    route: { type: 'string' },
+    percent: { type: 'number' },
+    methods: { type: 'array', items: { type: 'string' } },
+    side_effect_free: { type: 'boolean' },
+    noise_percent: { type: 'number' },
+    inflight: { type: 'integer' },
+    counts: { type: 'object', properties: { match: { type: 'integer' }, mismatch: { type: 'integer' }, error: { type: 'integer' }, dropped: { type: 'integer' } } },
+    match_rate: { type: ['number', 'null'], description: 'matches over comparisons since the start; null before the first' },
+    matches_with_noise: { type: 'integer' },
+    window: {
+      type: 'object',
+      properties: { seconds: { type: 'integer' }, compared: { type: 'integer' }, mismatched: { type: 'integer' }, mismatch_rate: { type: ['number', 'null'] } }
+    },
+    top_fields: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, count: { type: 'integer' } } } },
+    noise_fields: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { field: { type: 'string' }, times_seen: { type: 'integer' }, first_seen: { type: 'string' }, last_seen: { type: 'string' }, absorbed: { type: 'integer' } }
+      }
+    },
+    noise_ignored_when_full: { type: 'integer' },
+    drops: Counts,
+    errors: Counts,
+    samples_stored: { type: 'object', properties: { stored: { type: 'integer' }, bytes: { type: 'integer' }, oversize: { type: 'integer' } } }
+  }
+} as const
+const ShadowAnswer = {
+  type: 'object',
+  properties: {
+    backend: { type: 'string' },
+    status: { type: 'integer' },
+    headers: { type: 'object', additionalProperties: true },
+    body: {},
+    body_format: { type: 'string', enum: ['json', 'text', 'binary'] },
+    body_cut_bytes: { type: 'integer' }
+  }
+} as const
+const ShadowSample = {
+  type: 'object',
+  properties: {
+    time: { type: 'string' },
+    request: { type: 'object', properties: { method: { type: 'string' }, path: { type: 'string' }, request_id: { type: 'string' } } },
+    primary: ShadowAnswer,
+    shadow: ShadowAnswer,
+    differences: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { path: { type: 'string' }, field: { type: 'string' }, kind: { type: 'string' }, primary: {}, shadow: {} }
+      }
+    },
+    differences_omitted: { type: 'integer' },
+    noise: { type: 'array', items: { type: 'string' } },
+    noise_omitted: { type: 'integer' }
+  }
+} as const
+
 export const responses = {
+  shadowList: { type: 'object', properties: { routes: { type: 'array', items: ShadowRoute } } },
+  shadowRoute: { type: 'object', properties: { ...ShadowRoute.properties, samples: { type: 'array', items: ShadowSample } } },
   routes: {
     type: 'object',
     properties: {

@@ -3,6 +3,8 @@
 import { RouteTable } from '../routing/route-table.ts'
 import type { Config } from './schema.ts'
 import { acceptVersionOf } from '../routing/versions.ts'
+import { checkCompareRules } from '../shadow/compare.ts'
+import { checkRedactionRules } from '../shadow/redact.ts'
 
 export function checkRoutes (config: Config): string[] {
   const problems: string[] = []
@@ -12,6 +14,18 @@ export function checkRoutes (config: Config): string[] {
     if (first !== undefined) problems.push(`routes[${i}].name: "${r.name}" is already the name of routes[${first}]; route names must be unique`)
     else names.set(r.name, i)
     if (r.name === 'unmatched') problems.push(`routes[${i}].name: "unmatched" is reserved for requests that match no route`)
+    if (r.shadow !== undefined) {
+      const unsafe = r.shadow.methods.filter((m) => m !== 'GET' && m !== 'HEAD')
+      if (unsafe.length > 0 && !r.shadow.side_effect_free) {
+        problems.push(`routes[${i}].shadow.methods: ${unsafe.join(', ')} may change data and would run twice; ` +
+          'shadow only GET and HEAD, or set shadow.side_effect_free: true if this route\'s requests change nothing')
+      }
+      const methods = r.methods ?? null
+      const never = methods === null ? [] : r.shadow.methods.filter((m) => m !== 'HEAD' && !methods.includes(m))
+      if (never.length > 0) problems.push(`routes[${i}].shadow.methods: ${never.join(', ')} is not among the route's methods (${methods!.join(', ')})`)
+      for (const p of checkCompareRules(r.shadow.compare)) problems.push(`routes[${i}].shadow.compare.${p}`)
+      for (const p of checkRedactionRules(r.shadow.redact)) problems.push(`routes[${i}].shadow.${p}`)
+    }
     r.paths.forEach((p, j) => {
       try {
         new RouteTable([{ ...r, paths: [p] }]) // eslint-disable-line no-new

@@ -36,6 +36,43 @@ export const VersionSchema = Type.Object({
   }))
 }, { additionalProperties: false })
 
+const Percent = (description: string) => Type.Number({ minimum: 0, maximum: 100, default: 0, description: `${description}, a percentage from 0 to 100` })
+const Pointer = Type.String({
+  pattern: '^(/[^/]*)*$',
+  maxLength: 500,
+  description: 'a JSON Pointer such as /items/*/updated_at ("" is the whole body; * matches any one segment)'
+})
+const HeaderName = Type.String({ pattern: '^[a-z0-9-]+$', description: 'a header name in lower case' })
+
+export const ShadowSchema = Type.Object({
+  percent: Percent('the share of the route\'s requests also sent to the other backend'),
+  methods: Type.Array(Method, { minItems: 1, uniqueItems: true, default: ['GET', 'HEAD'], description: 'the methods shadowed' }),
+  side_effect_free: Type.Boolean({
+    default: false,
+    description: 'the route\'s methods change nothing, so a request may be sent twice (required to shadow any method but GET and HEAD)'
+  }),
+  max_body_bytes: Type.Integer({ minimum: 1024, maximum: 16 * 1024 * 1024, default: 1024 * 1024, description: 'the largest request or answer body buffered for a comparison; larger ones are dropped' }),
+  concurrency: Type.Integer({ minimum: 1, maximum: 10_000, default: 32, description: 'the most shadow requests of this route in flight; more are dropped' }),
+  timeout_ms: Millis(5_000, 'the time a shadow request may take, body included'),
+  noise_percent: Percent('the share of shadowed requests also sent a second time to the backend that answered, to learn which fields differ between two answers of one backend'),
+  compare: Type.Object({
+    headers: Type.Array(HeaderName, { default: ['content-type'], description: 'the response headers compared' }),
+    ignore: Type.Array(Pointer, { default: [], description: 'JSON Pointers never compared' }),
+    tolerance: Type.Object({
+      absolute: Type.Number({ minimum: 0, default: 0, description: 'numbers this close are equal' }),
+      relative: Type.Number({ minimum: 0, maximum: 1, default: 0, description: 'numbers within this fraction of the larger are equal' })
+    }, { default: {}, additionalProperties: false }),
+    unordered: Type.Array(Type.Object({
+      path: Pointer,
+      key: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'the member that identifies an element' }))
+    }, { additionalProperties: false }), { default: [], description: 'arrays compared ignoring order, matched by key where one is given' })
+  }, { default: {}, additionalProperties: false }),
+  redact: Type.Array(Type.String({ minLength: 1, maxLength: 500 }), {
+    default: ['email', 'token', 'password', 'authorization'],
+    description: 'keys (at any depth) or JSON Pointers whose values are hidden in stored samples'
+  })
+}, { additionalProperties: false })
+
 export const RouteSchema = Type.Object({
   name: Type.String({
     pattern: '^[a-z][a-z0-9_-]{0,62}$',
@@ -47,7 +84,8 @@ export const RouteSchema = Type.Object({
   }),
   methods: Type.Optional(Type.Array(Method, { minItems: 1, uniqueItems: true })),
   flag: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'the Unleash flag that splits this route' })),
-  failover: Type.Boolean({ default: true, description: 'answer failed GET and HEAD sent to new from legacy' })
+  failover: Type.Boolean({ default: true, description: 'answer failed GET and HEAD sent to new from legacy' }),
+  shadow: Type.Optional(ShadowSchema)
 }, { additionalProperties: false })
 
 export const ConfigSchema = Type.Object({
@@ -89,6 +127,14 @@ export const ConfigSchema = Type.Object({
     default: false,
     description: 'true, false, or a list of addresses and CIDRs of the proxies in front of the gateway'
   }),
+  shadow: Type.Object({
+    buffer_budget_bytes: Type.Integer({ minimum: 1024 * 1024, maximum: 4 * 1024 * 1024 * 1024, default: 64 * 1024 * 1024, description: 'the most bytes all shadows in flight may buffer together; beyond it they are dropped' }),
+    fields: Type.Integer({ minimum: 1, maximum: 1_000, default: 50, description: 'the mismatching fields counted by name per route; the rest count as "other"' }),
+    samples: Type.Integer({ minimum: 0, maximum: 1_000, default: 20, description: 'the mismatch samples kept per route' }),
+    sample_body_bytes: Type.Integer({ minimum: 256, maximum: 1024 * 1024, default: 16 * 1024, description: 'the most bytes kept of each answer in a sample' }),
+    samples_bytes: Type.Integer({ minimum: 4096, maximum: 256 * 1024 * 1024, default: 1024 * 1024, description: 'the most bytes all samples of a route may take' }),
+    window_seconds: Type.Integer({ minimum: 1, maximum: 3_600, default: 60, description: 'the window of the mismatch rate the rollback rules read' })
+  }, { default: {}, additionalProperties: false }),
   logging: Type.Object({
     level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
     access_log: Type.Boolean({ default: false })
@@ -99,5 +145,6 @@ export type Config = Static<typeof ConfigSchema>
 export type BackendConfig = Static<typeof BackendSchema>
 export type RouteConfig = Static<typeof RouteSchema>
 export type VersionConfig = Static<typeof VersionSchema>
+export type ShadowConfig = Static<typeof ShadowSchema>
 export type BackendId = 'legacy' | 'new'
 export const BACKEND_IDS: readonly BackendId[] = ['legacy', 'new']

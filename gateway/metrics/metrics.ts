@@ -6,6 +6,9 @@ import type { BackendId } from '../config/schema.ts'
 import type { UpstreamErrorKind } from '../proxy/upstream-error.ts'
 
 export type Reason = 'version' | 'override' | 'flag' | 'default' | 'failover'
+export type ShadowResult = 'match' | 'mismatch' | 'error' | 'dropped'
+/** Why a shadow was not compared: a bounded set, so that the label stays bounded. */
+export type ShadowDropReason = 'concurrency' | 'buffer_budget' | 'too_large' | 'client_aborted' | 'primary_failed' | 'failover' | 'shutdown'
 
 // Upstream latencies from sub-millisecond to the longest upstream timeout.
 export const DEFAULT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
@@ -25,6 +28,11 @@ export class GatewayMetrics {
   readonly #duration: Histogram<'route' | 'backend'>
   readonly #decisions: Counter<'route' | 'backend' | 'reason'>
   readonly #upstreamErrors: Counter<'route' | 'backend' | 'kind'>
+  readonly #shadows: Counter<'route' | 'result'>
+  readonly #shadowDrops: Counter<'route' | 'reason'>
+  readonly #shadowErrors: Counter<'route' | 'kind'>
+  readonly #shadowFields: Counter<'route' | 'field' | 'class'>
+  readonly #shadowDuration: Histogram<'route' | 'backend'>
   readonly #children = new Map<string, any>()
 
   constructor (registry: Registry, opts: MetricsOptions) {
@@ -55,6 +63,37 @@ export class GatewayMetrics {
       labelNames: ['route', 'backend', 'kind'],
       registers
     })
+    this.#shadows = new client.Counter({
+      name: 'switchyard_shadow_total',
+      help: 'Shadowed requests by route and result: match, mismatch (after normalisation and noise), error (the shadow failed), dropped (not compared: see switchyard_shadow_dropped_total).',
+      labelNames: ['route', 'result'],
+      registers
+    })
+    this.#shadowDrops = new client.Counter({
+      name: 'switchyard_shadow_dropped_total',
+      help: 'Shadows not compared, by route and reason (concurrency, buffer_budget, too_large, client_aborted, primary_failed, failover, shutdown).',
+      labelNames: ['route', 'reason'],
+      registers
+    })
+    this.#shadowErrors = new client.Counter({
+      name: 'switchyard_shadow_errors_total',
+      help: 'Shadow requests that failed, by route and kind (timeout, refused, reset, ...).',
+      labelNames: ['route', 'kind'],
+      registers
+    })
+    this.#shadowFields = new client.Counter({
+      name: 'switchyard_shadow_fields_total',
+      help: 'Differing fields by route, field (array indexes as *; past the configured number of fields, "other") and class (mismatch, or noise learned from two answers of one backend).',
+      labelNames: ['route', 'field', 'class'],
+      registers
+    })
+    this.#shadowDuration = new client.Histogram({
+      name: 'switchyard_shadow_duration_seconds',
+      help: 'Time a shadow request took, body included, by route and the backend it went to.',
+      labelNames: ['route', 'backend'],
+      buckets: opts.buckets ?? DEFAULT_BUCKETS,
+      registers
+    })
     const percents = opts.rolloutPercents
     const gauge: Gauge<'flag'> = new client.Gauge({
       name: 'switchyard_rollout_percent',
@@ -81,6 +120,29 @@ export class GatewayMetrics {
 
   upstreamError (route: string, backend: BackendId, kind: UpstreamErrorKind): void {
     this.#child(this.#upstreamErrors, `e\0${route}\0${backend}\0${kind}`, [route, backend, kind]).inc()
+  }
+
+  shadow (route: string, result: ShadowResult): void {
+    this.#child(this.#shadows, `s\0${route}\0${result}`, [route, result]).inc()
+  }
+
+  shadowDropped (route: string, reason: ShadowDropReason): void {
+    this.shadow(route, 'dropped')
+    this.#child(this.#shadowDrops, `sd\0${route}\0${reason}`, [route, reason]).inc()
+  }
+
+  shadowError (route: string, kind: string): void {
+    this.shadow(route, 'error')
+    this.#child(this.#shadowErrors, `se\0${route}\0${kind}`, [route, kind]).inc()
+  }
+
+  /** `field` must already be bounded: a counted field name, or 'other'. */
+  shadowField (route: string, field: string, kind: 'mismatch' | 'noise'): void {
+    this.#child(this.#shadowFields, `sf\0${route}\0${field}\0${kind}`, [route, field, kind]).inc()
+  }
+
+  shadowDuration (route: string, backend: BackendId, seconds: number): void {
+    this.#child(this.#shadowDuration, `sh\0${route}\0${backend}`, [route, backend]).observe(seconds)
   }
 
   #child (metric: Counter<any> | Histogram<any>, key: string, labels: string[]): any {

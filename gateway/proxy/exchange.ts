@@ -1,8 +1,10 @@
 // One client request on its way through an upstream, and, for a safe request that new fails, on to
 // legacy. It is undici's dispatch handler, so the response streams chunk by chunk with backpressure
 // (pause when the client's socket is full, resume on 'drain') and nothing is buffered. Per the measured
-// cost of stream.pipeline() on Node 20, no streams are created here at all.
+// cost of stream.pipeline() on Node 20, no streams are created here, except for a shadowed request with a
+// body, whose copy for the shadow is taken on the way to the primary.
 import type { IncomingMessage, ServerResponse, OutgoingHttpHeaders } from 'node:http'
+import { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import type { FastifyBaseLogger } from 'fastify'
 import type { BackendId } from '../config/schema.ts'
@@ -13,6 +15,8 @@ import { errors, type SwitchyardError } from '../errors.ts'
 import { stripResponseHopByHop } from './hop-by-hop.ts'
 import { clientErrorFor, upstreamErrorKind, type UpstreamErrorKind } from './upstream-error.ts'
 import type { Upstream } from './upstream.ts'
+import type { ResponseTap } from '../shadow/shadow-job.ts'
+import type { Shadowing } from '../shadow/shadowing.ts'
 
 /** What every exchange of one gateway shares. */
 export interface ProxyContext {
@@ -20,6 +24,8 @@ export interface ProxyContext {
   readonly metrics: GatewayMetrics
   readonly traffic: TrafficWindow
   readonly log: FastifyBaseLogger
+  /** Null when no route shadows. */
+  readonly shadowing: Shadowing | null
   /** Set at shutdown: responses then carry Connection: close so clients move to another replica. */
   closing: boolean
   inflight: number
@@ -40,6 +46,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   readonly #headers: Record<string, string | string[]>
   readonly #requestId: string
   readonly #hasBody: boolean
+  #tap: ResponseTap | null
   #backend: BackendId
   #failover: boolean
   #controller: Dispatcher.DispatchController | null = null
@@ -57,6 +64,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     hasBody: boolean
     requestId: string
     failover: boolean
+    /** A shadow comparing this answer: told of the answer as it streams, never able to change it. */
+    tap?: ResponseTap | null
   }) {
     this.#ctx = ctx
     this.#req = req
@@ -68,6 +77,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#requestId = opts.requestId
     this.#hasBody = opts.hasBody
     this.#failover = opts.failover
+    this.#tap = opts.tap ?? null
     ctx.inflight++
     res.once('close', () => {
       if (!this.#done) {
@@ -89,7 +99,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
         path: upstream.basePath + this.#path,
         method: req.method as Dispatcher.HttpMethod,
         headers: this.#headers,
-        body: this.#hasBody ? req : null,
+        body: this.#hasBody ? (this.#tap !== null ? Readable.from(teeBody(req, this.#tap), { objectMode: false }) : req) : null,
         headersTimeout: upstream.responseTimeout,
         bodyTimeout: upstream.idleTimeout
       }, this)
@@ -111,6 +121,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       return
     }
     stripResponseHopByHop(headers)
+    this.#tap?.responseStart(statusCode, headers)
     headers['x-switchyard-backend'] = this.#backend
     if (headers['x-request-id'] === undefined) headers['x-request-id'] = this.#requestId
     if (this.#mustClose()) headers.connection = 'close'
@@ -118,6 +129,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseData (controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#tap?.responseData(chunk)
     if (!this.#res.write(chunk)) {
       controller.pause()
       if (!this.#drainHooked) {
@@ -131,9 +143,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#done = true
     this.#res.end()
     this.#record(this.#status, null)
+    this.#tap?.responseEnd()
   }
 
   onResponseError (_controller: Dispatcher.DispatchController, err: Error): void {
+    this.#tap?.abandon(err === FAILOVER ? 'failover' : this.#clientGone || err === CLIENT_GONE ? 'client_aborted' : 'primary_failed')
+    this.#tap = null
     if (err === FAILOVER) {
       // new answered 5xx to a safe request: it counts as new's error, and legacy answers the client.
       this.#record(this.#status, null)
@@ -165,6 +180,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   #finishWithError (error: SwitchyardError, kind: UpstreamErrorKind | null): void {
     this.#done = true
+    this.#tap?.abandon('primary_failed')
+    this.#tap = null
     const res = this.#res
     if (res.headersSent) {
       // The status line is gone: the only honest signal left is a cut connection.
@@ -202,4 +219,14 @@ export function sendError (res: ServerResponse, error: SwitchyardError, extra: O
   for (const k in extra) if (extra[k] !== undefined) headers[k] = extra[k]
   res.writeHead(error.statusCode, headers)
   res.end(body)
+}
+
+// The request body as undici reads it, with each chunk also shown to the shadow: the primary keeps its
+// backpressure, and the shadow sends its copy once the body has ended.
+async function * teeBody (req: IncomingMessage, tap: ResponseTap): AsyncGenerator<Buffer> {
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    tap.requestData(chunk)
+    yield chunk
+  }
+  tap.requestEnd()
 }

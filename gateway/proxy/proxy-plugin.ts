@@ -34,6 +34,10 @@ export async function proxyPlugin (app: FastifyInstance, opts: ProxyPluginOption
     ctx.metrics.decision(route.name, decision.backend, decision.reason)
     const headers = forwardedHeaders(request)
     const body = hasBody(req.headers)
+    const tap = ctx.shadowing === null
+      ? null
+      : ctx.shadowing.begin(route, decision, () => router.sticky.of(req.headers, request.ip),
+        { method: req.method ?? 'GET', path: target.upstreamPath, headers, hasBody: body, requestId: request.id })
     new Exchange(ctx, req, res, {
       route,
       backend: decision.backend,
@@ -43,7 +47,8 @@ export async function proxyPlugin (app: FastifyInstance, opts: ProxyPluginOption
       requestId: request.id,
       // A request that asked for API v2 by name must not get a v1 answer, so version pins never fail over.
       // A body cannot be sent twice, so only bodiless safe requests do.
-      failover: decision.backend === 'new' && decision.reason !== 'version' && route.failover && isSafe(req.method) && !body
+      failover: decision.backend === 'new' && decision.reason !== 'version' && route.failover && isSafe(req.method) && !body,
+      tap
     }).start()
   }
 

@@ -1,0 +1,234 @@
+// Shadow traffic for the whole gateway: which requests are shadowed, the pools the shadows go through, the
+// shared byte budget, and what happens to each result (comparison, noise, statistics, metrics). The
+// client's exchange only asks begin() for a tap; everything else happens off its path, after its answer.
+import { createHash } from 'node:crypto'
+import { Pool, type Dispatcher } from 'undici'
+import type { FastifyBaseLogger } from 'fastify'
+import type { GatewayConfig } from '../config/load.ts'
+import type { BackendId, ShadowConfig } from '../config/schema.ts'
+import type { GatewayMetrics } from '../metrics/metrics.ts'
+import type { Decision } from '../routing/decide.ts'
+import type { Route } from '../routing/route-table.ts'
+import type { Upstream } from '../proxy/upstream.ts'
+import { ByteBudget } from './byte-budget.ts'
+import { compareAnswers } from './compare.ts'
+import { FieldCounts } from './field-counts.ts'
+import { fetchAnswer, type ShadowRequest } from './shadow-fetch.ts'
+import { ShadowJob, type JobOutcome } from './shadow-job.ts'
+import { ShadowStats, type MismatchRate, type ShadowSnapshot } from './shadow-stats.ts'
+import type { Sample } from './sample-ring.ts'
+import type { CompareRules } from './types.ts'
+
+export interface ShadowingOptions {
+  config: GatewayConfig
+  upstreams: Readonly<Record<BackendId, Upstream>>
+  /** Injected dispatchers (tests) are used for shadows too; otherwise shadows get pools of their own. */
+  dispatchers?: Partial<Record<BackendId, Dispatcher>>
+  metrics: GatewayMetrics
+  log: FastifyBaseLogger
+  now?: () => number
+  /** Which shadowed requests also learn noise; injected so that tests can pin it. */
+  random?: () => number
+}
+
+export interface ShadowRequestInfo {
+  method: string
+  /** The path forwarded upstream, query string included. */
+  path: string
+  headers: Record<string, string | string[]>
+  hasBody: boolean
+  requestId: string
+}
+
+export interface RouteShadowView extends ShadowSnapshot {
+  route: string
+  percent: number
+  methods: string[]
+  side_effect_free: boolean
+  noise_percent: number
+  inflight: number
+}
+
+interface Plan {
+  readonly route: string
+  readonly config: ShadowConfig
+  readonly rules: CompareRules
+  readonly methods: ReadonlySet<string>
+  readonly stats: ShadowStats
+  /** The bounded labels of noise fields in the metrics: the first `fields` by name, then 'other'. */
+  readonly noiseLabels: FieldCounts
+  inflight: number
+}
+
+export class Shadowing {
+  readonly budget: ByteBudget
+  readonly #plans = new Map<string, Plan>()
+  readonly #o: ShadowingOptions
+  readonly #random: () => number
+  readonly #dispatchers: Record<BackendId, Dispatcher>
+  readonly #owned: Dispatcher[] = []
+  readonly #closing = new AbortController()
+
+  constructor (opts: ShadowingOptions) {
+    this.#o = opts
+    this.#random = opts.random ?? Math.random
+    const g = opts.config.shadow
+    this.budget = new ByteBudget(g.buffer_budget_bytes)
+    let connections = 0
+    for (const r of opts.config.routes) {
+      if (r.shadow === undefined) continue
+      const c = r.shadow
+      const rules: CompareRules = {
+        headers: c.compare.headers,
+        ignore: c.compare.ignore,
+        tolerance: c.compare.tolerance,
+        unordered: c.compare.unordered
+      }
+      const stats = new ShadowStats({
+        fieldLimit: g.fields,
+        samples: { capacity: g.samples, bodyBytes: g.sample_body_bytes, totalBytes: g.samples_bytes },
+        redact: c.redact,
+        windowSeconds: g.window_seconds,
+        now: opts.now
+      })
+      this.#plans.set(r.name, { route: r.name, config: c, rules, methods: new Set(c.methods), stats, noiseLabels: new FieldCounts({ limit: g.fields }), inflight: 0 })
+      connections += c.concurrency * (c.noise_percent > 0 ? 2 : 1)
+    }
+    // Pools of their own, so that shadows never take the sockets the clients' requests need.
+    const pool = (id: BackendId): Dispatcher => {
+      const injected = opts.dispatchers?.[id]
+      if (injected !== undefined) return injected
+      const b = opts.config.backends[id]
+      const p = new Pool(opts.upstreams[id].origin, {
+        connections: Math.max(1, Math.min(connections, 1024)),
+        keepAliveTimeout: b.keep_alive_ms,
+        connect: { timeout: b.timeouts.connect_ms },
+        pipelining: 1
+      })
+      this.#owned.push(p)
+      return p
+    }
+    this.#dispatchers = { legacy: pool('legacy'), new: pool('new') }
+  }
+
+  /**
+   * The tap for this request if it is shadowed, else null. A request pinned to a version is never shadowed:
+   * the other backend does not speak that version. Sampling hashes the sticky key with the route, so a
+   * user is always, or never, shadowed at a given percentage, independently of the rollout's own buckets.
+   */
+  begin (route: Route, decision: Decision, stickyKey: () => string, request: ShadowRequestInfo): ShadowJob | null {
+    const plan = this.#plans.get(route.name)
+    if (plan === undefined || plan.config.percent === 0 || decision.reason === 'version' || this.#closing.signal.aborted) return null
+    if (!plan.methods.has(request.method)) return null
+    if (sampleBucket(stickyKey(), route.name) >= plan.config.percent) return null
+    if (plan.inflight >= plan.config.concurrency) {
+      this.#record(plan, { kind: 'dropped', reason: 'concurrency' })
+      return null
+    }
+    plan.inflight++
+    const primary = decision.backend
+    const limits = { timeoutMs: plan.config.timeout_ms, maxBytes: plan.config.max_body_bytes, budget: this.budget, signal: this.#closing.signal }
+    return new ShadowJob({
+      primary,
+      shadow: primary === 'legacy' ? 'new' : 'legacy',
+      request: { method: request.method, path: request.path, headers: { ...request.headers } },
+      hasBody: request.hasBody,
+      learnNoise: plan.config.noise_percent > 0 && this.#random() * 100 < plan.config.noise_percent,
+      maxBytes: plan.config.max_body_bytes,
+      budget: this.budget,
+      send: async (backend: BackendId, req: ShadowRequest) => {
+        const outcome = await fetchAnswer(this.#dispatchers[backend], this.#o.upstreams[backend], req, limits)
+        if (outcome.ok) this.#o.metrics.shadowDuration(route.name, backend, outcome.seconds)
+        return outcome
+      },
+      failed: (err) => this.#o.log.error({ err, route: route.name }, 'shadow failed unexpectedly'),
+      done: (outcome, release) => {
+        if (outcome.kind !== 'compare') {
+          plan.inflight--
+          this.#record(plan, outcome)
+          return
+        }
+        // Compared on a later turn of the event loop, so that the client's exchange has finished first.
+        setImmediate(() => {
+          try {
+            this.#compare(plan, outcome, primary, request)
+          } catch (err) {
+            this.#o.log.error({ err, route: plan.route }, 'shadow comparison failed')
+            this.#record(plan, { kind: 'error', error: 'other' })
+          } finally {
+            plan.inflight--
+            release()
+          }
+        })
+      }
+    })
+  }
+
+  /** The mismatch rate of a route over the last `seconds` (at most the configured window), for the rules. */
+  mismatchRate (route: string, seconds?: number): MismatchRate | null {
+    return this.#plans.get(route)?.stats.mismatchRate(seconds) ?? null
+  }
+
+  routes (): RouteShadowView[] {
+    return [...this.#plans.values()].map((p) => this.#view(p))
+  }
+
+  route (name: string): { view: RouteShadowView, samples: Sample[] } | null {
+    const plan = this.#plans.get(name)
+    return plan === undefined ? null : { view: this.#view(plan), samples: plan.stats.samples() }
+  }
+
+  /** Stops shadowing: fetches in flight end as dropped ('shutdown'), and the shadow pools close. */
+  async close (): Promise<void> {
+    this.#closing.abort()
+    await Promise.all(this.#owned.map((d) => d.close().catch(() => {})))
+  }
+
+  #compare (plan: Plan, outcome: Extract<JobOutcome, { kind: 'compare' }>, primaryBackend: BackendId, request: ShadowRequestInfo): void {
+    if (outcome.second !== null) plan.stats.learnNoise(compareAnswers(outcome.primary, outcome.second, plan.rules))
+    const differences = compareAnswers(outcome.primary, outcome.shadow, plan.rules)
+    const metrics = this.#o.metrics
+    const recorded = differences.length === 0
+      ? plan.stats.record({ result: 'match' })
+      : plan.stats.record({
+        result: 'mismatch',
+        differences,
+        sample: {
+          request: { method: request.method, path: request.path, requestId: request.requestId },
+          primary: { ...outcome.primary, backend: primaryBackend },
+          shadow: { ...outcome.shadow, backend: primaryBackend === 'legacy' ? 'new' : 'legacy' }
+        }
+      })
+    metrics.shadow(plan.route, recorded.result === 'mismatch' ? 'mismatch' : 'match')
+    for (const field of recorded.mismatchFields) metrics.shadowField(plan.route, field, 'mismatch')
+    for (const field of recorded.noiseFields) metrics.shadowField(plan.route, plan.noiseLabels.add(field), 'noise')
+  }
+
+  #record (plan: Plan, outcome: Exclude<JobOutcome, { kind: 'compare' }>): void {
+    if (outcome.kind === 'dropped') {
+      plan.stats.record({ result: 'dropped', reason: outcome.reason })
+      this.#o.metrics.shadowDropped(plan.route, outcome.reason)
+    } else {
+      plan.stats.record({ result: 'error', reason: outcome.error })
+      this.#o.metrics.shadowError(plan.route, outcome.error)
+    }
+  }
+
+  #view (p: Plan): RouteShadowView {
+    return {
+      route: p.route,
+      percent: p.config.percent,
+      methods: [...p.config.methods],
+      side_effect_free: p.config.side_effect_free,
+      noise_percent: p.config.noise_percent,
+      inflight: p.inflight,
+      ...p.stats.snapshot()
+    }
+  }
+}
+
+/** A stable number in [0, 100) for a sticky key on a route. */
+export function sampleBucket (stickyKey: string, route: string): number {
+  const h = createHash('sha1').update(route).update('\0').update(stickyKey).digest()
+  return (h.readUInt32BE(0) / 0x1_0000_0000) * 100
+}
