@@ -107,3 +107,17 @@ t.test('a POST is never shadowed unless the route declares it free of side effec
   t.ok(items, 'a POST to a route without the declaration is answered')
   t.equal(neu.seen.filter((r) => r.url.startsWith('/items')).length, 0, 'and not shadowed')
 })
+
+t.test('the sampling hash is uniform, and independent between routes', async (t) => {
+  const n = 100_000
+  const deciles = new Array<number>(10).fill(0)
+  let both = 0
+  for (let i = 0; i < n; i++) {
+    const b = sampleBucket(`user-${i}`, 'items')
+    deciles[Math.floor(b / 10)]!++
+    if (b < 10 && sampleBucket(`user-${i}`, 'search') < 10) both++
+  }
+  t.ok(deciles.every((d) => Math.abs(d / n - 0.1) < 0.005), `each tenth of the range holds 10 % ± 0.5 % of 100,000 keys (${deciles.map((d) => (100 * d / n).toFixed(1)).join(', ')})`)
+  t.ok(Math.abs(both / n - 0.01) < 0.002, `a key in the first 10 % on one route is in it on another about 10 % of the time (${(100 * both / n).toFixed(2)} % of keys on both)`)
+  t.equal(sampleBucket('user-1', 'items'), sampleBucket('user-1', 'items'), 'and the same key always lands in the same place')
+})

@@ -1,6 +1,7 @@
 // Sends one request to a backend for a comparison and buffers its answer, within a time limit, a size
-// limit and the shared byte budget. Never throws: every way it can end is an outcome the caller counts.
-// The body is always read to its end or destroyed, so no socket is left waiting on an unread answer.
+// limit and the shared byte budget. Never rejects: every way it can end is an outcome the caller counts.
+// It is undici's dispatch handler itself, as the client's exchange is: no stream, no AbortSignal per shadow
+// (both cost more than the request on this path), one timer that bounds the whole exchange, body included.
 import type { Dispatcher } from 'undici'
 import type { Upstream } from '../proxy/upstream.ts'
 import { upstreamErrorKind, type UpstreamErrorKind } from '../proxy/upstream-error.ts'
@@ -15,59 +16,134 @@ export interface ShadowRequest {
   body: Buffer | null
 }
 
+export type FetchDrop = 'too_large' | 'buffer_budget' | 'shutdown'
+
 export type FetchOutcome =
   | { ok: true, answer: Answer, bytes: number, seconds: number }
-  | { ok: false, drop: 'too_large' | 'buffer_budget' | 'shutdown', bytes: number }
+  | { ok: false, drop: FetchDrop, bytes: number }
   | { ok: false, error: UpstreamErrorKind, bytes: number }
 
 export interface FetchLimits {
   timeoutMs: number
   maxBytes: number
   budget: ByteBudget
-  /** Aborted when the gateway shuts down. */
-  signal: AbortSignal
 }
 
 export const SHADOW_HEADER = 'x-switchyard-shadow'
 
-export async function fetchAnswer (dispatcher: Dispatcher, upstream: Upstream, req: ShadowRequest, limits: FetchLimits): Promise<FetchOutcome> {
-  const headers: Record<string, string | string[]> = { ...req.headers, host: upstream.host, [SHADOW_HEADER]: '1' }
-  delete headers['transfer-encoding']
-  if (req.body !== null) headers['content-length'] = String(req.body.length)
-  const started = performance.now()
-  let bytes = 0
-  const signal = AbortSignal.any([limits.signal, AbortSignal.timeout(limits.timeoutMs)])
-  try {
-    const res = await dispatcher.request({
-      path: upstream.basePath + req.path,
-      method: req.method as Dispatcher.HttpMethod,
-      headers,
-      body: req.body,
-      signal,
-      headersTimeout: limits.timeoutMs,
-      bodyTimeout: limits.timeoutMs
+/** The fetches in flight, so that a shutdown can end them all at once. */
+export class FetchRegistry {
+  readonly #live = new Set<ShadowFetch>()
+  #closed = false
+
+  get closed (): boolean {
+    return this.#closed
+  }
+
+  fetch (dispatcher: Dispatcher, upstream: Upstream, req: ShadowRequest, limits: FetchLimits): Promise<FetchOutcome> {
+    if (this.#closed) return Promise.resolve({ ok: false, drop: 'shutdown', bytes: 0 })
+    return new Promise((resolve) => {
+      const f = new ShadowFetch(limits, (outcome) => {
+        this.#live.delete(f)
+        resolve(outcome)
+      })
+      this.#live.add(f)
+      f.start(dispatcher, upstream, req)
     })
-    const declared = Number(res.headers['content-length'])
-    if (Number.isFinite(declared) && declared > limits.maxBytes) {
-      res.body.destroy()
-      return { ok: false, drop: 'too_large', bytes }
+  }
+
+  close (): void {
+    this.#closed = true
+    for (const f of this.#live) f.abort('shutdown')
+  }
+}
+
+class ShadowFetch implements Dispatcher.DispatchHandler {
+  readonly #limits: FetchLimits
+  readonly #done: (outcome: FetchOutcome) => void
+  readonly #started = performance.now()
+  #controller: Dispatcher.DispatchController | null = null
+  #timer: NodeJS.Timeout | null = null
+  #status = 0
+  #headers: Record<string, string | string[] | undefined> = {}
+  #chunks: Buffer[] = []
+  #bytes = 0
+  #outcome: FetchOutcome | null = null
+
+  constructor (limits: FetchLimits, done: (outcome: FetchOutcome) => void) {
+    this.#limits = limits
+    this.#done = done
+  }
+
+  start (dispatcher: Dispatcher, upstream: Upstream, req: ShadowRequest): void {
+    const headers: Record<string, string | string[]> = { ...req.headers, host: upstream.host, [SHADOW_HEADER]: '1' }
+    delete headers['transfer-encoding']
+    if (req.body !== null) headers['content-length'] = String(req.body.length)
+    this.#timer = setTimeout(() => this.#end({ ok: false, error: 'timeout', bytes: this.#bytes }), this.#limits.timeoutMs)
+    this.#timer.unref()
+    try {
+      dispatcher.dispatch({
+        path: upstream.basePath + req.path,
+        method: req.method as Dispatcher.HttpMethod,
+        headers,
+        body: req.body,
+        headersTimeout: this.#limits.timeoutMs,
+        bodyTimeout: this.#limits.timeoutMs
+      }, this)
+    } catch (err) {
+      this.#end({ ok: false, error: upstreamErrorKind(err), bytes: 0 })
     }
-    const chunks: Buffer[] = []
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
-      if (bytes + chunk.length > limits.maxBytes || !limits.budget.tryReserve(chunk.length)) {
-        const drop = bytes + chunk.length > limits.maxBytes ? 'too_large' : 'buffer_budget'
-        res.body.destroy()
-        return { ok: false, drop, bytes }
-      }
-      bytes += chunk.length
-      chunks.push(chunk)
+  }
+
+  abort (drop: FetchDrop): void {
+    this.#end({ ok: false, drop, bytes: this.#bytes })
+  }
+
+  onRequestStart (controller: Dispatcher.DispatchController): void {
+    this.#controller = controller
+    if (this.#outcome !== null) controller.abort(new Error('shadow ended'))
+  }
+
+  onResponseStart (_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    this.#status = statusCode
+    this.#headers = headers
+    const declared = Number(headers['content-length'])
+    if (Number.isFinite(declared) && declared > this.#limits.maxBytes) this.#end({ ok: false, drop: 'too_large', bytes: 0 })
+  }
+
+  onResponseData (_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#outcome !== null) return
+    if (this.#bytes + chunk.length > this.#limits.maxBytes) {
+      this.#end({ ok: false, drop: 'too_large', bytes: this.#bytes })
+      return
     }
-    const answer: Answer = { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks, bytes) }
-    return { ok: true, answer, bytes, seconds: (performance.now() - started) / 1000 }
-  } catch (err) {
-    if (limits.signal.aborted) return { ok: false, drop: 'shutdown', bytes }
-    // AbortSignal.timeout aborts with a TimeoutError DOMException, which carries no undici code.
-    const kind = (err as { name?: string }).name === 'TimeoutError' || signal.aborted ? 'timeout' : upstreamErrorKind(err)
-    return { ok: false, error: kind, bytes }
+    if (!this.#limits.budget.tryReserve(chunk.length)) {
+      this.#end({ ok: false, drop: 'buffer_budget', bytes: this.#bytes })
+      return
+    }
+    this.#bytes += chunk.length
+    this.#chunks.push(chunk)
+  }
+
+  onResponseEnd (): void {
+    const answer: Answer = { status: this.#status, headers: this.#headers, body: Buffer.concat(this.#chunks, this.#bytes) }
+    this.#end({ ok: true, answer, bytes: this.#bytes, seconds: (performance.now() - this.#started) / 1000 })
+  }
+
+  onResponseError (_controller: Dispatcher.DispatchController, err: Error): void {
+    this.#end({ ok: false, error: upstreamErrorKind(err), bytes: this.#bytes })
+  }
+
+  // The first ending wins; a later one (undici's own error after an abort) changes nothing. Whatever is
+  // still open is aborted, so that no socket waits on an answer nobody reads.
+  #end (outcome: FetchOutcome): void {
+    if (this.#outcome !== null) return
+    this.#outcome = outcome
+    if (this.#timer !== null) clearTimeout(this.#timer)
+    if (!outcome.ok) {
+      this.#chunks = []
+      this.#controller?.abort(new Error('shadow ended'))
+    }
+    this.#done(outcome)
   }
 }

@@ -1,7 +1,6 @@
 // Shadow traffic for the whole gateway: which requests are shadowed, the pools the shadows go through, the
 // shared byte budget, and what happens to each result (comparison, noise, statistics, metrics). The
 // client's exchange only asks begin() for a tap; everything else happens off its path, after its answer.
-import { createHash } from 'node:crypto'
 import { Pool, type Dispatcher } from 'undici'
 import type { FastifyBaseLogger } from 'fastify'
 import type { GatewayConfig } from '../config/load.ts'
@@ -13,7 +12,7 @@ import type { Upstream } from '../proxy/upstream.ts'
 import { ByteBudget } from './byte-budget.ts'
 import { compareAnswers } from './compare.ts'
 import { FieldCounts } from './field-counts.ts'
-import { fetchAnswer, type ShadowRequest } from './shadow-fetch.ts'
+import { FetchRegistry, type ShadowRequest } from './shadow-fetch.ts'
 import { ShadowJob, type JobOutcome } from './shadow-job.ts'
 import { ShadowStats, type MismatchRate, type ShadowSnapshot } from './shadow-stats.ts'
 import type { Sample } from './sample-ring.ts'
@@ -67,7 +66,7 @@ export class Shadowing {
   readonly #random: () => number
   readonly #dispatchers: Record<BackendId, Dispatcher>
   readonly #owned: Dispatcher[] = []
-  readonly #closing = new AbortController()
+  readonly #fetches = new FetchRegistry()
 
   constructor (opts: ShadowingOptions) {
     this.#o = opts
@@ -118,7 +117,7 @@ export class Shadowing {
    */
   begin (route: Route, decision: Decision, stickyKey: () => string, request: ShadowRequestInfo): ShadowJob | null {
     const plan = this.#plans.get(route.name)
-    if (plan === undefined || plan.config.percent === 0 || decision.reason === 'version' || this.#closing.signal.aborted) return null
+    if (plan === undefined || plan.config.percent === 0 || decision.reason === 'version' || this.#fetches.closed) return null
     if (!plan.methods.has(request.method)) return null
     if (sampleBucket(stickyKey(), route.name) >= plan.config.percent) return null
     if (plan.inflight >= plan.config.concurrency) {
@@ -127,7 +126,7 @@ export class Shadowing {
     }
     plan.inflight++
     const primary = decision.backend
-    const limits = { timeoutMs: plan.config.timeout_ms, maxBytes: plan.config.max_body_bytes, budget: this.budget, signal: this.#closing.signal }
+    const limits = { timeoutMs: plan.config.timeout_ms, maxBytes: plan.config.max_body_bytes, budget: this.budget }
     return new ShadowJob({
       primary,
       shadow: primary === 'legacy' ? 'new' : 'legacy',
@@ -137,7 +136,7 @@ export class Shadowing {
       maxBytes: plan.config.max_body_bytes,
       budget: this.budget,
       send: async (backend: BackendId, req: ShadowRequest) => {
-        const outcome = await fetchAnswer(this.#dispatchers[backend], this.#o.upstreams[backend], req, limits)
+        const outcome = await this.#fetches.fetch(this.#dispatchers[backend], this.#o.upstreams[backend], req, limits)
         if (outcome.ok) this.#o.metrics.shadowDuration(route.name, backend, outcome.seconds)
         return outcome
       },
@@ -180,7 +179,7 @@ export class Shadowing {
 
   /** Stops shadowing: fetches in flight end as dropped ('shutdown'), and the shadow pools close. */
   async close (): Promise<void> {
-    this.#closing.abort()
+    this.#fetches.close()
     await Promise.all(this.#owned.map((d) => d.close().catch(() => {})))
   }
 
@@ -227,8 +226,42 @@ export class Shadowing {
   }
 }
 
-/** A stable number in [0, 100) for a sticky key on a route. */
+/**
+ * A stable number in [0, 100) for a sticky key on a route: MurmurHash3 (x86, 32-bit) of the UTF-16 code
+ * units of `route + "\0" + stickyKey`, seed 0, scaled. It runs for every request of a shadowed route, so
+ * it must cost a fraction of a microsecond (SHA-1 through node:crypto costs several); it needs to be
+ * uniform and reproducible, not secret.
+ */
 export function sampleBucket (stickyKey: string, route: string): number {
-  const h = createHash('sha1').update(route).update('\0').update(stickyKey).digest()
-  return (h.readUInt32BE(0) / 0x1_0000_0000) * 100
+  return (murmur3(`${route}\0${stickyKey}`) / 0x1_0000_0000) * 100
+}
+
+function murmur3 (key: string): number {
+  let h = 0
+  const n = key.length
+  const blocks = n - (n % 2)
+  // Two UTF-16 code units make one 32-bit block.
+  for (let i = 0; i < blocks; i += 2) {
+    let k = (key.charCodeAt(i) & 0xffff) | ((key.charCodeAt(i + 1) & 0xffff) << 16)
+    k = Math.imul(k, 0xcc9e2d51)
+    k = (k << 15) | (k >>> 17)
+    k = Math.imul(k, 0x1b873593)
+    h ^= k
+    h = (h << 13) | (h >>> 19)
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0
+  }
+  if (n % 2 === 1) {
+    let k = key.charCodeAt(n - 1) & 0xffff
+    k = Math.imul(k, 0xcc9e2d51)
+    k = (k << 15) | (k >>> 17)
+    k = Math.imul(k, 0x1b873593)
+    h ^= k
+  }
+  h ^= n * 2
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  h ^= h >>> 16
+  return h >>> 0
 }

@@ -1,4 +1,5 @@
-// The five ways of serving GET /items/42 that are compared, and how to start each one on the core under test.
+// The ways of serving GET /items/42 that are compared, and how to start each one on the core under test: the
+// backend alone, three proxies, nginx, and Switchyard shadowing none, a tenth and all of its GETs.
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { startChild, type Child } from './children.ts'
@@ -7,6 +8,8 @@ import type { CaseId } from './options.ts'
 
 export const PATH = '/items/42'
 export const STICKY_HEADERS = { 'x-user-id': 'bench-user-42' }
+/** The users the shadow cases cycle through: shadowing samples by user, so one user would be all or nothing. */
+export const SHADOW_USERS = 1_000
 
 export interface CaseContext {
   root: string
@@ -22,6 +25,19 @@ export interface CaseDef {
   label: string
   /** Starts the process under test, or returns why the case is skipped. */
   start: (ctx: CaseContext) => Promise<Child | string>
+  /** wrk varies x-user-id over this many users instead of sending the fixed one. */
+  users?: number
+  /** The share of GETs the gateway shadows, for the shadow cases. */
+  shadowPercent?: number
+}
+
+function switchyard (ctx: CaseContext, shadowPercent?: number): Promise<Child | string> {
+  if (!existsSync(join(ctx.root, 'gateway/app.ts'))) return Promise.resolve('skipped: gateway/app.ts does not exist yet')
+  return nodeChild(ctx, 'Switchyard', 'switchyard.ts', [ctx.legacyUrl, ctx.newUrl, ...(shadowPercent === undefined ? [] : [String(shadowPercent)])])
+}
+
+function shadowCase (id: CaseId, percent: number): CaseDef {
+  return { id, label: `Switchyard, shadow ${percent} %`, users: SHADOW_USERS, shadowPercent: percent, start: (ctx) => switchyard(ctx, percent) }
 }
 
 export function nodeChild (ctx: Pick<CaseContext, 'root' | 'core'>, name: string, file: string, args: string[]): Promise<Child> {
@@ -47,10 +63,7 @@ export const CASES: readonly CaseDef[] = [
   {
     id: 'c',
     label: 'Switchyard',
-    start: async (ctx) => {
-      if (!existsSync(join(ctx.root, 'gateway/app.ts'))) return 'skipped: gateway/app.ts does not exist yet'
-      return nodeChild(ctx, 'Switchyard', 'switchyard.ts', [ctx.legacyUrl, ctx.newUrl])
-    }
+    start: (ctx) => switchyard(ctx)
   },
   {
     id: 'd',
@@ -64,7 +77,10 @@ export const CASES: readonly CaseDef[] = [
       if (nginxVersion() === null) return 'skipped: nginx is not installed (apt-get install -y nginx)'
       return startNginx(join(ctx.tmp, 'nginx'), ctx.legacyUrl, ctx.core)
     }
-  }
+  },
+  shadowCase('f', 0),
+  shadowCase('g', 10),
+  shadowCase('h', 100)
 ]
 
 export interface Probe { status: number, backend: string | null, bytes: number }

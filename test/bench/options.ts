@@ -2,7 +2,7 @@
 // --quick, --json <file> and --cases.
 import { parseArgs } from 'node:util'
 
-export const CASE_IDS = ['a', 'b', 'c', 'd', 'e'] as const
+export const CASE_IDS = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'] as const
 export type CaseId = typeof CASE_IDS[number]
 
 export interface Options {
@@ -15,13 +15,14 @@ export interface Options {
   cases: CaseId[]
 }
 
-export const USAGE = `usage: npm run bench -- [--duration 10] [--rounds 3] [--connections 50] [--quick] [--json file] [--cases a,b,c,d,e]
+export const USAGE = `usage: npm run bench -- [--duration 10] [--rounds 3] [--connections 50] [--quick] [--json file] [--cases a,b,c,d,e,f,g,h]
   --duration     seconds per run (env BENCH_DURATION), default 10
   --rounds       rounds over all cases, medians are reported (env BENCH_ROUNDS), default 3
   --connections  wrk connections (env BENCH_CONNECTIONS), default 50
   --quick        smoke run: 3 s, 1 round, 1 s warm-up
   --json         also write the results to this file (env BENCH_JSON)
-  --cases        a subset of a (backend), b (@fastify/http-proxy), c (Switchyard), d (undici pass-through), e (nginx)`
+  --cases        a subset of a (backend), b (@fastify/http-proxy), c (Switchyard), d (undici pass-through), e (nginx),
+                 f, g, h (Switchyard with 1,000 users, shadowing 0 %, 10 % and 100 % of GETs)`
 
 export function parseOptions (argv: string[], env: NodeJS.ProcessEnv): Options {
   const { values } = parse(argv)
@@ -30,7 +31,7 @@ export function parseOptions (argv: string[], env: NodeJS.ProcessEnv): Options {
   const seconds = integer('--duration', (values.duration ?? env.BENCH_DURATION)?.replace(/s$/, ''), quick ? 3 : 10, 1)
   const cases = (values.cases ?? CASE_IDS.join(',')).split(',').map((c) => c.trim())
   for (const c of cases) {
-    if (!(CASE_IDS as readonly string[]).includes(c)) throw new UsageError(`--cases: unknown case ${JSON.stringify(c)}; use letters a to e`)
+    if (!(CASE_IDS as readonly string[]).includes(c)) throw new UsageError(`--cases: unknown case ${JSON.stringify(c)}; use letters a to h`)
   }
   return {
     seconds,

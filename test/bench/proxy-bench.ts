@@ -1,10 +1,11 @@
-// npm run bench [-- --quick] [--duration s] [--rounds n] [--connections n] [--json file] [--cases a,b,c,d,e]
+// npm run bench [-- --quick] [--duration s] [--rounds n] [--connections n] [--json file] [--cases a,b,c,d,e,f,g,h]
 //
 // Times one small JSON GET through the backend alone, a bare @fastify/http-proxy, Switchyard, a minimal
-// undici pass-through and nginx, in one run with the cases interleaved round by round, so that a drift of the
-// machine touches every case alike. wrk drives the load from one core; each process under test has the other.
+// undici pass-through and nginx, and Switchyard shadowing 0 %, 10 % and 100 % of its GETs, in one run with the
+// cases interleaved round by round, so that a drift of the machine touches every case alike. wrk drives the
+// load from one core; each process under test has the other.
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -26,7 +27,7 @@ const PROXY_CORE = 1
 // Lets the previous run's sockets close and the next process under test go idle before its run starts.
 const PAUSE_MS = 500
 
-interface Live { result: CaseResult, child: Child, url: string }
+interface Live { result: CaseResult, child: Child, url: string, users?: number }
 
 const log = (line: string) => process.stderr.write(`${line}\n`)
 
@@ -66,18 +67,18 @@ async function main (): Promise<number> {
     const bodyBytes = (await probe(legacyUrl)).bytes
     const { results, live, failed } = await startCases({ root, tmp, core: proxyCore, legacyUrl, newUrl }, opts, children, notes)
 
-    const wrkOptions = (url: string, seconds: number): WrkOptions => ({
-      url: new URL(PATH, url).href, seconds, connections: opts.connections, headers: STICKY_HEADERS, core: loadCore
+    const wrkOptions = (l: Live, seconds: number): WrkOptions => ({
+      url: new URL(PATH, l.url).href, seconds, connections: opts.connections, headers: STICKY_HEADERS, core: loadCore, users: l.users
     })
     for (const l of live) {
       log(`warm-up ${l.result.id} (${opts.warmupSeconds} s)`)
-      await runWrk(wrkOptions(l.url, opts.warmupSeconds))
+      await runWrk(wrkOptions(l, opts.warmupSeconds))
     }
     for (let round = 0; round < opts.rounds; round++) {
       for (let i = 0; i < live.length; i++) {
         const l = live[(i + round) % live.length]!
         await sleep(PAUSE_MS)
-        const setup = { wrk: wrkOptions(l.url, opts.seconds), pid: l.child.pid, loadPids: [upstream.pid], loadCore, proxyCore, clockTicks }
+        const setup = { wrk: wrkOptions(l, opts.seconds), pid: l.child.pid, loadPids: [upstream.pid], loadCore, proxyCore, clockTicks }
         const sample = await measureRun(round + 1, setup).catch((err: Error) => {
           const gone = [upstream, l.child].find((c) => !c.alive())
           if (gone === undefined) throw err
@@ -90,14 +91,18 @@ async function main (): Promise<number> {
       }
     }
 
-    const gateway = live.find((l) => l.result.id === 'c')
-    if (gateway !== undefined && typeof gateway.child.info.adminUrl === 'string') {
+    for (const gateway of live.filter((l) => ['c', 'f', 'g', 'h'].includes(l.result.id))) {
+      const id = gateway.result.id
+      if (typeof gateway.child.info.adminUrl !== 'string') continue
       try {
         const counts = await readSwitchyardCounts(gateway.child.info.adminUrl)
-        notes.push(`c: switchyard_requests_total counted ${counts.requests} requests (warm-up and runs); decisions: ` +
-          (Object.entries(counts.decisions).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'))
+        const shadowed = Object.values(counts.shadows).reduce((a, b) => a + b, 0)
+        const shadows = `; shadows: ${Object.entries(counts.shadows).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'} ` +
+          `(${(100 * shadowed / Math.max(1, counts.requests)).toFixed(1)} % of requests); resident memory after the runs ${residentMb(gateway.child.pid)}`
+        notes.push(`${id}: switchyard_requests_total counted ${counts.requests} requests (warm-up and runs); decisions: ` +
+          (Object.entries(counts.decisions).map(([k, v]) => `${k} ${v}`).join(', ') || 'none') + (id === 'c' ? '' : shadows))
       } catch (err) {
-        notes.push(`c: could not read the gateway's metrics: ${(err as Error).message}`)
+        notes.push(`${id}: could not read the gateway's metrics: ${(err as Error).message}`)
       }
     }
     notes.push(...diagnose(results))
@@ -152,7 +157,7 @@ async function startCases (ctx: CaseContext, opts: Options, children: Child[], n
           'wrk cannot vary headers without a per-request Lua function, which would slow every case. ' +
           'The flag is still evaluated on every request.')
       }
-      live.push({ result, child: started, url })
+      live.push({ result, child: started, url, ...(def.users !== undefined ? { users: def.users } : {}) })
     } catch (err) {
       failed = true
       result.skipped = `failed: ${(err as Error).message.split('\n')[0]}`
@@ -160,6 +165,15 @@ async function startCases (ctx: CaseContext, opts: Options, children: Child[], n
     }
   }
   return { results, live, failed }
+}
+
+function residentMb (pid: number): string {
+  try {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
+    return kb === undefined ? 'n/a' : `${(Number(kb) / 1024).toFixed(0)} MB`
+  } catch {
+    return 'n/a'
+  }
 }
 
 process.on('exit', killAllChildren)

@@ -85,7 +85,13 @@ export function ratios (results: CaseResult[]): Ratios {
     'c/d req/s': div(s.get('c')?.rps, s.get('d')?.rps),
     'c/e req/s': div(s.get('c')?.rps, s.get('e')?.rps),
     'c/b p99': div(s.get('c')?.p99Us, s.get('b')?.p99Us),
-    'c/b CPU per request': div(s.get('c')?.cpuUsPerRequest, s.get('b')?.cpuUsPerRequest)
+    'c/b CPU per request': div(s.get('c')?.cpuUsPerRequest, s.get('b')?.cpuUsPerRequest),
+    'g/f req/s': div(s.get('g')?.rps, s.get('f')?.rps),
+    'g/f p99': div(s.get('g')?.p99Us, s.get('f')?.p99Us),
+    'g/f CPU per request': div(s.get('g')?.cpuUsPerRequest, s.get('f')?.cpuUsPerRequest),
+    'h/f req/s': div(s.get('h')?.rps, s.get('f')?.rps),
+    'h/f p99': div(s.get('h')?.p99Us, s.get('f')?.p99Us),
+    'h/f CPU per request': div(s.get('h')?.cpuUsPerRequest, s.get('f')?.cpuUsPerRequest)
   }
 }
 
@@ -158,7 +164,11 @@ export function renderReport (machine: Machine, opts: Options, layout: Layout, r
     c !== null && c !== undefined && b !== null && b !== undefined
       ? `p99 c vs b: ${ms(c.p99Us)} ms vs ${ms(b.p99Us)} ms (x${fmt(q['c/b p99'] ?? null, 2)}); ` +
         `CPU per request c vs b: x${fmt(q['c/b CPU per request'] ?? null, 2)}`
-      : 'p99 c vs b: n/a'
+      : 'p99 c vs b: n/a',
+    `shadow 10 % vs 0 % (g/f): req/s x${fmt(q['g/f req/s'] ?? null, 2)} (target >= 0.90), p99 x${fmt(q['g/f p99'] ?? null, 2)} (target <= 1.10), ` +
+      `CPU per request x${fmt(q['g/f CPU per request'] ?? null, 2)}`,
+    `shadow 100 % vs 0 % (h/f): req/s x${fmt(q['h/f req/s'] ?? null, 2)}, p99 x${fmt(q['h/f p99'] ?? null, 2)}, ` +
+      `CPU per request x${fmt(q['h/f CPU per request'] ?? null, 2)} (target: no client error, bounded memory)`
   ]
   return [...header, ...table, ...lines, '', ...notes.map((n) => `note: ${n}`)].join('\n')
 }

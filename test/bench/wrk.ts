@@ -3,6 +3,7 @@ import { execFile, spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
 const REPORT_SCRIPT = fileURLToPath(new URL('./wrk-report.lua', import.meta.url))
+const USERS_SCRIPT = fileURLToPath(new URL('./wrk-users.lua', import.meta.url))
 const MARKER = 'WRK_JSON '
 
 export interface WrkErrors { connect: number, read: number, write: number, status: number, timeout: number }
@@ -25,6 +26,8 @@ export interface WrkOptions {
   headers: Record<string, string>
   /** The core wrk is pinned to with taskset, or null to leave it unpinned. */
   core: number | null
+  /** Vary x-user-id over this many users instead of sending `headers` (wrk-users.lua). */
+  users?: number
 }
 
 /** wrk's version line, or null when wrk is not installed. */
@@ -35,9 +38,10 @@ export function wrkVersion (): string | null {
 }
 
 export function runWrk (opts: WrkOptions): Promise<WrkResult> {
-  const args = ['-t1', `-c${opts.connections}`, `-d${opts.seconds}s`, '--latency', '-s', REPORT_SCRIPT]
-  for (const [name, value] of Object.entries(opts.headers)) args.push('-H', `${name}: ${value}`)
+  const args = ['-t1', `-c${opts.connections}`, `-d${opts.seconds}s`, '--latency', '-s', opts.users === undefined ? REPORT_SCRIPT : USERS_SCRIPT]
+  if (opts.users === undefined) for (const [name, value] of Object.entries(opts.headers)) args.push('-H', `${name}: ${value}`)
   args.push(opts.url)
+  if (opts.users !== undefined) args.push('--', String(opts.users))
   const [cmd, argv] = opts.core === null ? ['wrk', args] : ['taskset', ['-c', String(opts.core), 'wrk', ...args]]
   return new Promise((resolve, reject) => {
     execFile(cmd, argv, { encoding: 'utf8', timeout: (opts.seconds + 30) * 1000 }, (err, stdout, stderr) => {

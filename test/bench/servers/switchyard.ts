@@ -1,5 +1,7 @@
-// Case c: the gateway itself, two routes whose flags are both at 50 %, with the default metrics registry.
-// Arguments: the legacy and the new backend URLs. Flags and state live in a temporary directory removed on exit.
+// Cases c, f, g, h: the gateway itself, two routes whose flags are both at 50 %, with the default metrics
+// registry. Arguments: the legacy and the new backend URLs, and optionally the share of the items route's GETs
+// to shadow (the shadow block is then present, even at 0). Flags and state live in a temporary directory
+// removed on exit.
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -7,11 +9,12 @@ import { buildGateway } from '../../../gateway/app.ts'
 import { buildConfig } from '../../../gateway/config/load.ts'
 import { announce } from './announce.ts'
 
-const [legacy, next] = process.argv.slice(2)
+const [legacy, next, shadowPercent] = process.argv.slice(2)
 if (legacy === undefined || next === undefined) {
-  console.error('usage: switchyard.ts <legacy-url> <new-url>')
+  console.error('usage: switchyard.ts <legacy-url> <new-url> [shadow-percent]')
   process.exit(2)
 }
+const shadow = shadowPercent === undefined ? {} : { shadow: { percent: Number(shadowPercent) } }
 
 function rollout (name: string, percent: number) {
   return {
@@ -37,7 +40,7 @@ const config = buildConfig({
   admin: { host: '127.0.0.1', port: 0 },
   backends: { legacy: { url: legacy }, new: { url: next } },
   routes: [
-    { name: 'items', paths: ['/items', '/items/*'], flag: 'items-api' },
+    { name: 'items', paths: ['/items', '/items/*'], flag: 'items-api', ...shadow },
     { name: 'search', paths: ['/search_by_image'], methods: ['POST'], flag: 'visual-search' }
   ],
   flags: { file: join(dir, 'features.json') },
