@@ -4,7 +4,7 @@ import { runSwitchyard } from './helpers/cli-run.ts'
 
 t.test('a gateway that is not running is reported with the address and the setting to change', async (t) => {
   const url = await closedAdminUrl()
-  for (const argv of [['status'], ['status', '--json'], ['rollout', 'items-api', '50', '--reason', 'x'], ['events']]) {
+  for (const argv of [['status'], ['status', '--json'], ['rollout', 'items-api', '50', '--reason', 'x'], ['events'], ['diffs'], ['diffs', 'items']]) {
     const run = await runSwitchyard(t, argv, { env: { SWITCHYARD_ADMIN_URL: url } })
     t.equal(run.code, 1, argv.join(' '))
     t.equal(run.stdout, '')

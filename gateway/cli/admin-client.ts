@@ -6,7 +6,9 @@ import type {
   ResumeAnswer,
   RollbackAnswer,
   RoutesAnswer,
-  SetPercentAnswer
+  SetPercentAnswer,
+  ShadowListAnswer,
+  ShadowRouteAnswer
 } from './admin-types.ts'
 import { failure, type CliError } from './cli-error.ts'
 import type { AdminSettings } from './settings.ts'
@@ -36,6 +38,7 @@ const NETWORK_REASONS: Record<string, string> = {
 
 const hasRoutes: Check = (body) => Array.isArray(body.routes)
 const hasEvents: Check = (body) => Array.isArray(body.events)
+const hasShadowRoute: Check = (body) => typeof body.route === 'string' && Array.isArray(body.samples)
 const hasFlag: Check = (body) => typeof body.flag === 'string' && typeof body.percent === 'number'
 
 export class AdminClient {
@@ -75,6 +78,14 @@ export class AdminClient {
     if (opts.flag !== undefined) query.set('flag', opts.flag)
     const search = query.toString()
     return this.#call('GET', search === '' ? '/admin/events' : `/admin/events?${search}`, undefined, hasEvents)
+  }
+
+  shadowRoutes (): Promise<ShadowListAnswer> {
+    return this.#call('GET', '/admin/shadow', undefined, hasRoutes)
+  }
+
+  shadowRoute (route: string): Promise<ShadowRouteAnswer> {
+    return this.#call('GET', `/admin/shadow/${encodeURIComponent(route)}`, undefined, hasShadowRoute)
   }
 
   async #call<T> (method: string, path: string, body: object | undefined, check: Check): Promise<T> {

@@ -68,6 +68,85 @@ export interface EventsAnswer {
   events: AuditEvent[]
 }
 
+export interface ShadowCounts {
+  match: number
+  mismatch: number
+  error: number
+  dropped: number
+}
+
+export interface ShadowNoiseField {
+  field: string
+  /** Comparisons of one backend with itself in which the field differed. */
+  times_seen: number
+  first_seen: string
+  last_seen: string
+  /** Comparisons of the two backends in which a difference there was counted as noise. */
+  absorbed: number
+}
+
+export interface ShadowRouteSummary {
+  route: string
+  percent: number
+  methods: string[]
+  side_effect_free: boolean
+  noise_percent: number
+  inflight: number
+  counts: ShadowCounts
+  /** Matches over comparisons since the gateway started; null before the first. */
+  match_rate: number | null
+  matches_with_noise: number
+  window: { seconds: number, compared: number, mismatched: number, mismatch_rate: number | null }
+  /** Comparisons in which each field differed, most first; array indexes are written '*'. */
+  top_fields: Array<{ field: string, count: number }>
+  noise_fields: ShadowNoiseField[]
+  noise_ignored_when_full: number
+  drops: Record<string, number>
+  errors: Record<string, number>
+  samples_stored: { stored: number, bytes: number, oversize: number }
+}
+
+export interface ShadowListAnswer {
+  routes: ShadowRouteSummary[]
+}
+
+export interface ShadowDifference {
+  /** 'status', 'header:<name>', or a JSON Pointer into the body ('' is the whole body). */
+  path: string
+  field: string
+  kind: 'status' | 'header' | 'changed' | 'type' | 'missing' | 'extra' | 'order' | 'body' | string
+  /** Absent for 'extra'; for 'body', the SHA-256 of the primary's body. */
+  primary?: unknown
+  /** Absent for 'missing'; for 'body', the SHA-256 of the shadow's body. */
+  shadow?: unknown
+}
+
+export interface ShadowSampleAnswer {
+  backend: string
+  status: number
+  headers: Record<string, string | string[]>
+  body: unknown
+  body_format: string
+  body_cut_bytes: number
+}
+
+export interface ShadowSample {
+  time: string
+  request: { method: string, path: string, request_id: string }
+  /** The backend whose answer the client got. */
+  primary: ShadowSampleAnswer
+  shadow: ShadowSampleAnswer
+  differences: ShadowDifference[]
+  differences_omitted: number
+  noise: string[]
+  noise_omitted: number
+}
+
+export interface ShadowRouteAnswer extends ShadowRouteSummary {
+  /** Newest first. */
+  samples: ShadowSample[]
+}
+
 export interface AdminErrorBody {
   statusCode?: number
   code?: string

@@ -22,6 +22,11 @@ export function requireFlag (raw: string): string {
   return raw
 }
 
+export function requireRoute (raw: string): string {
+  if (raw.trim() === '') throw usageError('The route name is empty. `switchyard diffs` lists the shadowed routes.')
+  return raw
+}
+
 /** Every change is recorded with the reason for it; a change without one is refused. */
 export function requireReason (raw: string | boolean | undefined, flag: string): string {
   if (typeof raw !== 'string') {

@@ -1,5 +1,6 @@
 // Colour only helps a person at a terminal: never in pipes or files, and never when NO_COLOR is set
-// (https://no-color.org: any non-empty value turns it off).
+// (https://no-color.org: any non-empty value turns it off). A command that takes --color or --no-color
+// lets the person override both, as no-color.org asks of command-line flags.
 
 export type Tone = 'plain' | 'strong' | 'bad' | 'warn' | 'good' | 'dim'
 
@@ -11,7 +12,12 @@ const SGR: Record<Exclude<Tone, 'plain'>, [number, number]> = {
   dim: [2, 22]
 }
 
-export function wantsColour (stream: { isTTY?: boolean }, env: Record<string, string | undefined>): boolean {
+export function wantsColour (
+  stream: { isTTY?: boolean },
+  env: Record<string, string | undefined>,
+  override?: boolean
+): boolean {
+  if (override !== undefined) return override
   const noColour = env.NO_COLOR
   return stream.isTTY === true && (noColour === undefined || noColour === '')
 }

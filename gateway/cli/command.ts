@@ -33,6 +33,8 @@ export interface Command {
   options: Record<string, OptionSpec>
   /** Names of the positional arguments, in order; all are required. */
   positionals: string[]
+  /** Names of positional arguments that may follow the required ones, or be left out. */
+  optionalPositionals?: string[]
   examples: string[]
   /** The command parses its own arguments (serve hands them to the gateway). */
   ownsArguments?: boolean

@@ -53,7 +53,7 @@ export function formatUsage (commands: Command[]): string {
       ['SWITCHYARD_ADMIN_URL', `The admin address of the gateway (default ${DEFAULT_ADMIN_URL})`],
       ['SWITCHYARD_ADMIN_TOKEN', 'The bearer token of the admin API, when the gateway has one'],
       ['USER, LOGNAME', 'Who you are in the audit log (as user@host)'],
-      ['NO_COLOR', 'Set to turn colour off']
+      ['NO_COLOR', 'Set to turn colour off (diffs --color overrides it)']
     ]),
     '',
     'Examples:',
@@ -62,6 +62,7 @@ export function formatUsage (commands: Command[]): string {
     '  switchyard rollback items-api --reason "p99 latency doubled after the 14:00 deploy"',
     '  switchyard resume items-api --reason "fixed by the v3.5.2 deploy"',
     '  switchyard events --flag items-api --limit 20',
+    '  switchyard diffs items --limit 3',
     '  SWITCHYARD_ADMIN_URL=http://gateway.internal:9090 switchyard status --json',
     ''
   ].join('\n')

@@ -5,6 +5,7 @@ import { AdminClient } from './admin-client.ts'
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, usageError } from './cli-error.ts'
 import { wantsColour } from './colour.ts'
 import type { Command, CommandContext } from './command.ts'
+import { diffsCommand } from './commands/diffs.ts'
 import { eventsCommand } from './commands/events.ts'
 import { resumeCommand } from './commands/resume.ts'
 import { rollbackCommand } from './commands/rollback.ts'
@@ -30,7 +31,8 @@ export const COMMANDS: readonly Command[] = Object.freeze([
   rolloutCommand,
   rollbackCommand,
   resumeCommand,
-  eventsCommand
+  eventsCommand,
+  diffsCommand
 ])
 
 const HELP_WORDS = new Set(['help', '--help', '-h'])
@@ -91,7 +93,7 @@ function context (argv: string[], parsed: ParsedArgs, io: CliIo): CommandContext
     values: parsed.values,
     positionals: parsed.positionals,
     json: parsed.values.json === true,
-    colour: wantsColour(io.stdout, io.env),
+    colour: wantsColour(io.stdout, io.env, colourOverride(parsed.values)),
     client: () => {
       client ??= new AdminClient({ ...readAdminSettings(io.env), fetch: io.fetch ?? globalThis.fetch })
       return client
@@ -100,6 +102,14 @@ function context (argv: string[], parsed: ParsedArgs, io: CliIo): CommandContext
     print: (text) => { io.stdout.write(text) },
     printJson: (value) => { io.stdout.write(JSON.stringify(value, null, 2) + '\n') }
   }
+}
+
+/** --color or --no-color, for the commands that take them; undefined leaves it to the terminal and NO_COLOR. */
+function colourOverride (values: ParsedArgs['values']): boolean | undefined {
+  const on = values.color === true
+  const off = values['no-color'] === true
+  if (on && off) throw usageError('--color and --no-color contradict each other: give one of them.')
+  return on ? true : off ? false : undefined
 }
 
 function report (err: unknown, command: Command | undefined, io: CliIo): number {

@@ -30,7 +30,7 @@ function unhide (arg: string): string {
 
 export function parseCommandArgs (
   args: string[],
-  spec: { options: Record<string, OptionSpec>, positionals: string[], usage: string }
+  spec: { options: Record<string, OptionSpec>, positionals: string[], optionalPositionals?: string[], usage: string }
 ): ParsedArgs {
   const options = { ...spec.options, ...COMMON_OPTIONS }
   const config: NonNullable<ParseArgsConfig['options']> = {}
@@ -69,11 +69,12 @@ export function parseCommandArgs (
   const help = values.help === true
   if (help) return { values, positionals, help }
 
+  const most = spec.positionals.length + (spec.optionalPositionals?.length ?? 0)
   if (positionals.length < spec.positionals.length) {
     const missing = spec.positionals.slice(positionals.length).map((name) => `<${name}>`)
     problems.unshift(`Missing ${missing.join(' and ')}.`)
-  } else if (positionals.length > spec.positionals.length) {
-    const extra = positionals.slice(spec.positionals.length).map((p) => JSON.stringify(p))
+  } else if (positionals.length > most) {
+    const extra = positionals.slice(most).map((p) => JSON.stringify(p))
     problems.push(`Unexpected argument${extra.length > 1 ? 's' : ''} ${extra.join(', ')}.`)
   }
   if (problems.length > 0) throw usageError(problems.join(' '), { usage: spec.usage })
