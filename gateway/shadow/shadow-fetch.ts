@@ -40,16 +40,19 @@ export class FetchRegistry {
     return this.#closed
   }
 
-  fetch (dispatcher: Dispatcher, upstream: Upstream, req: ShadowRequest, limits: FetchLimits): Promise<FetchOutcome> {
-    if (this.#closed) return Promise.resolve({ ok: false, drop: 'shutdown', bytes: 0 })
-    return new Promise((resolve) => {
-      const f = new ShadowFetch(limits, (outcome) => {
-        this.#live.delete(f)
-        resolve(outcome)
+  /** `cancel` ends the fetch at once (its outcome is then a drop), for a shadow that no longer needs it. */
+  fetch (dispatcher: Dispatcher, upstream: Upstream, req: ShadowRequest, limits: FetchLimits): { outcome: Promise<FetchOutcome>, cancel: () => void } {
+    if (this.#closed) return { outcome: Promise.resolve({ ok: false, drop: 'shutdown', bytes: 0 }), cancel: () => {} }
+    let f: ShadowFetch | undefined
+    const outcome = new Promise<FetchOutcome>((resolve) => {
+      f = new ShadowFetch(limits, (o) => {
+        this.#live.delete(f!)
+        resolve(o)
       })
       this.#live.add(f)
       f.start(dispatcher, upstream, req)
     })
+    return { outcome, cancel: () => f?.abort('shutdown') }
   }
 
   close (): void {

@@ -37,12 +37,17 @@ export interface JobOptions {
   learnNoise: boolean
   maxBytes: number
   budget: ByteBudget
-  /** Must not reject: every way a fetch can end is an outcome. */
-  send: (backend: BackendId, request: ShadowRequest) => Promise<FetchOutcome>
+  /** The outcome must not reject: every way a fetch can end is an outcome. */
+  send: (backend: BackendId, request: ShadowRequest) => { outcome: Promise<FetchOutcome>, cancel: () => void }
   /** A bug: send rejected, or the outcome could not be handled. */
   failed: (err: unknown) => void
   /** Called exactly once; `release` gives the answers' bytes back to the budget once they are compared. */
   done: (outcome: JobOutcome, release: () => void) => void
+  /**
+   * Called exactly once, after done, when nothing of the job is left: its fetches have ended (a job that
+   * ends early cancels them) and its bytes are back in the budget. Until then it holds its concurrency slot.
+   */
+  settled: () => void
 }
 
 export class ShadowJob implements ResponseTap {
@@ -58,6 +63,10 @@ export class ShadowJob implements ResponseTap {
   #fetched: [FetchOutcome, FetchOutcome | null] | null = null
   /** Bytes this job holds in the budget: its copies, then also what the fetches read once they end. */
   #held = 0
+  #fetching = false
+  #cancels: Array<() => void> = []
+  #handedOver = false
+  #settled = false
 
   constructor (opts: JobOptions) {
     this.#o = opts
@@ -111,14 +120,22 @@ export class ShadowJob implements ResponseTap {
   #send (body: Buffer | null): void {
     const request: ShadowRequest = { ...this.#o.request, body }
     const shadow = this.#o.send(this.#o.shadow, request)
-    const second = this.#o.learnNoise ? this.#o.send(this.#o.primary, request) : Promise.resolve(null)
-    // The fetches end on their own (a timeout bounds them), whatever the primary does; send never rejects.
-    Promise.all([shadow, second]).then((fetched) => {
+    const second = this.#o.learnNoise ? this.#o.send(this.#o.primary, request) : null
+    this.#fetching = true
+    this.#cancels = [shadow.cancel, ...(second === null ? [] : [second.cancel])]
+    // The fetches end on their own (a timeout bounds them), or when the job cancels them.
+    Promise.all([shadow.outcome, second?.outcome ?? null]).then((fetched) => {
+      this.#fetching = false
       this.#fetched = fetched
       this.#held += fetched[0].bytes + (fetched[1]?.bytes ?? 0)
-      if (this.#ended) this.#release()
-      else this.#settle()
+      if (this.#ended) {
+        this.#release()
+        this.#maybeSettled()
+      } else {
+        this.#settle()
+      }
     }, (err: unknown) => {
+      this.#fetching = false
       this.#o.failed(err)
       this.#end({ kind: 'error', error: 'other' })
     })
@@ -144,10 +161,18 @@ export class ShadowJob implements ResponseTap {
     this.#primary = null
     if (outcome.kind === 'compare') {
       // The answers stay counted until the comparison is done with them.
-      this.#o.done(outcome, () => this.#release())
+      this.#o.done(outcome, () => {
+        this.#handedOver = true
+        this.#release()
+        this.#maybeSettled()
+      })
     } else {
+      // Nobody will read what the fetches bring: stop them rather than let them run to their timeout.
+      for (const cancel of this.#cancels) cancel()
+      this.#handedOver = true
       this.#release()
       this.#o.done(outcome, () => {})
+      this.#maybeSettled()
     }
     return false
   }
@@ -156,5 +181,11 @@ export class ShadowJob implements ResponseTap {
   #release (): void {
     this.#o.budget.release(this.#held)
     this.#held = 0
+  }
+
+  #maybeSettled (): void {
+    if (this.#settled || !this.#ended || this.#fetching || !this.#handedOver) return
+    this.#settled = true
+    this.#o.settled()
   }
 }

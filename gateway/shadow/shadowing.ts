@@ -135,15 +135,22 @@ export class Shadowing {
       learnNoise: plan.config.noise_percent > 0 && this.#random() * 100 < plan.config.noise_percent,
       maxBytes: plan.config.max_body_bytes,
       budget: this.budget,
-      send: async (backend: BackendId, req: ShadowRequest) => {
-        const outcome = await this.#fetches.fetch(this.#dispatchers[backend], this.#o.upstreams[backend], req, limits)
-        if (outcome.ok) this.#o.metrics.shadowDuration(route.name, backend, outcome.seconds)
-        return outcome
+      send: (backend: BackendId, req: ShadowRequest) => {
+        const fetch = this.#fetches.fetch(this.#dispatchers[backend], this.#o.upstreams[backend], req, limits)
+        return {
+          outcome: fetch.outcome.then((outcome) => {
+            if (outcome.ok) this.#o.metrics.shadowDuration(route.name, backend, outcome.seconds)
+            return outcome
+          }),
+          cancel: fetch.cancel
+        }
       },
       failed: (err) => this.#o.log.error({ err, route: route.name }, 'shadow failed unexpectedly'),
+      // The slot is free only once the job's fetches have ended too: a shadow cancelled on the wire still
+      // holds a socket of the shadow pool until then.
+      settled: () => { plan.inflight-- },
       done: (outcome, release) => {
         if (outcome.kind !== 'compare') {
-          plan.inflight--
           this.#record(plan, outcome)
           return
         }
@@ -155,7 +162,6 @@ export class Shadowing {
             this.#o.log.error({ err, route: plan.route }, 'shadow comparison failed')
             this.#record(plan, { kind: 'error', error: 'other' })
           } finally {
-            plan.inflight--
             release()
           }
         })
