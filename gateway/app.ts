@@ -23,6 +23,7 @@ import { Upstream } from './proxy/upstream.ts'
 import { websocketConstraint, websocketPlugin } from './proxy/websocket-plugin.ts'
 import { buildRouter } from './routing/router.ts'
 import { Shadowing } from './shadow/shadowing.ts'
+import { RuleEvaluator } from './rules/rule-evaluator.ts'
 import { AuditLog } from './state/audit-log.ts'
 import { FlagStates } from './state/flag-states.ts'
 
@@ -44,6 +45,7 @@ export interface Gateway {
   readonly control: RolloutControl
   /** Null when no route shadows. */
   readonly shadowing: Shadowing | null
+  readonly rules: RuleEvaluator
   readonly flags: FlagSource
   readonly ready: boolean
   readonly inflight: number
@@ -99,7 +101,8 @@ export async function buildGateway (config: GatewayConfig, deps: GatewayDeps = {
   const metrics = new GatewayMetrics(registry, {
     rolloutPercents: () => router.table.flags().map((f) => [f, states.isOverridden(f) ? 0 : flags.percent(f)])
   })
-  const traffic = new TrafficWindow({ seconds: WINDOW_SECONDS, now: deps.now })
+  // Long enough for the admin API's minute and for the longest rule window.
+  const traffic = new TrafficWindow({ seconds: Math.max(WINDOW_SECONDS, ...config.rules.list.map((r) => r.window_seconds)), now: deps.now })
   const upstreams = {
     legacy: new Upstream('legacy', config.backends.legacy, deps.dispatchers?.legacy),
     new: new Upstream('new', config.backends.new, deps.dispatchers?.new)
@@ -108,7 +111,20 @@ export async function buildGateway (config: GatewayConfig, deps: GatewayDeps = {
     ? new Shadowing({ config, upstreams, dispatchers: deps.dispatchers, metrics, log, now: deps.now, random: deps.random })
     : null
   const ctx: ProxyContext = { upstreams, metrics, traffic, log, shadowing, closing: false, inflight: 0, onIdle: null }
-  const control = new RolloutControl({ flags, states, audit, log })
+  const control = new RolloutControl({ flags, states, audit, log, onRollback: (flag, rule) => metrics.rollback(flag, rule) })
+  const rules = new RuleEvaluator({
+    rules: config.rules.list,
+    intervalMs: config.rules.interval_ms,
+    routes: router.table.routes,
+    traffic,
+    shadowing,
+    states,
+    control,
+    metrics,
+    log,
+    now: deps.now
+  })
+  rules.start()
 
   const handshakeTimeoutMs = Math.max(config.backends.legacy.timeouts.response_ms, config.backends.new.timeouts.response_ms)
   await proxy.register(websocketPlugin, { ctx, router, handshakeTimeoutMs })
@@ -137,7 +153,8 @@ export async function buildGateway (config: GatewayConfig, deps: GatewayDeps = {
     table: router.table,
     traffic,
     windowSeconds: WINDOW_SECONDS,
-    shadowing
+    shadowing,
+    rules
   })
   if (adminToken === null) log.warn({ host: config.admin.host }, 'SWITCHYARD_ADMIN_TOKEN is not set: the admin API is open to every local process')
 
@@ -149,6 +166,7 @@ export async function buildGateway (config: GatewayConfig, deps: GatewayDeps = {
     metrics,
     control,
     shadowing,
+    rules,
     flags,
     get ready () { return notReadyBecause().length === 0 },
     get inflight () { return ctx.inflight },
@@ -171,6 +189,7 @@ export async function buildGateway (config: GatewayConfig, deps: GatewayDeps = {
           proxy.server.closeAllConnections()
           await proxyClosed
         }
+        await rules.stop()
         await admin.close()
         await flags.close()
         await audit.close()

@@ -10,6 +10,7 @@ import type { TrafficWindow } from '../metrics/traffic-window.ts'
 import type { RouteTable } from '../routing/route-table.ts'
 import type { AuditLog } from '../state/audit-log.ts'
 import type { Shadowing } from '../shadow/shadowing.ts'
+import type { RuleEvaluator } from '../rules/rule-evaluator.ts'
 import type { FlagStates } from '../state/flag-states.ts'
 import { tokenChecker } from './auth.ts'
 import { EventsQuery, FlagParams, ReasonBody, RouteParams, SetPercentBody, responses } from './schemas.ts'
@@ -26,6 +27,7 @@ export interface AdminPluginOptions {
   traffic: TrafficWindow
   windowSeconds: number
   shadowing: Shadowing | null
+  rules: RuleEvaluator
 }
 
 const MAX_ACTOR = 200
@@ -81,7 +83,7 @@ export async function adminPlugin (app: FastifyInstance, opts: AdminPluginOption
     window_seconds: opts.windowSeconds,
     routes: table.routes.map((r) => {
       const s = r.flag === null ? null : states.get(r.flag)
-      const t = traffic.totals(r.name)
+      const t = traffic.totals(r.name, opts.windowSeconds)
       const total = t.legacy + t.new
       return {
         name: r.name,
@@ -107,6 +109,10 @@ export async function adminPlugin (app: FastifyInstance, opts: AdminPluginOption
   app.post<{ Params: { flag: string }, Body: { reason: string } }>('/admin/flags/:flag/resume', {
     schema: { summary: 'End a rollback; the percentage stays where it is until raised', params: FlagParams, body: ReasonBody, response: { 200: responses.stateChange, ...errorResponses } }
   }, async (request) => control.resume(request.params.flag, who(request, request.body.reason)))
+
+  app.get('/admin/rules', {
+    schema: { summary: 'Every rule on every flag it watches: the last verdict, the value observed, and failing evaluations in a row', response: { 200: responses.rules, 401: responses.error } }
+  }, async () => ({ rules: opts.rules.snapshot() }))
 
   app.get('/admin/shadow', {
     schema: { summary: 'Shadow comparison of every shadowed route: counts, match rate, window, top fields, noise', response: { 200: responses.shadowList, 401: responses.error } }

@@ -59,6 +59,7 @@ const Event = {
     actor: { type: 'string' },
     source: { type: 'string' },
     action: { type: 'string', enum: ['set_percent', 'rollback', 'resume'] },
+    details: {},
     flag: { type: 'string' },
     from: {},
     to: {},
@@ -128,7 +129,33 @@ const ShadowSample = {
   }
 } as const
 
+const RuleState = {
+  type: 'object',
+  properties: {
+    rule: { type: 'string' },
+    flag: { type: 'string' },
+    metric: { type: 'string' },
+    threshold: { type: 'number' },
+    window_seconds: { type: 'integer' },
+    consecutive_required: { type: 'integer' },
+    failing: { type: 'integer', description: 'failing evaluations in a row so far' },
+    last: {
+      anyOf: [{ type: 'null' }, {
+        type: 'object',
+        properties: {
+          at: { type: 'string' },
+          status: { type: 'string', enum: ['pass', 'fail', 'inconclusive'] },
+          observed: { type: ['number', 'null'] },
+          samples: { type: 'object', properties: { new: { type: 'integer' }, legacy: { type: 'integer' } } },
+          summary: { type: 'string' }
+        }
+      }]
+    }
+  }
+} as const
+
 export const responses = {
+  rules: { type: 'object', properties: { rules: { type: 'array', items: RuleState } } },
   shadowList: { type: 'object', properties: { routes: { type: 'array', items: ShadowRoute } } },
   shadowRoute: { type: 'object', properties: { ...ShadowRoute.properties, samples: { type: 'array', items: ShadowSample } } },
   routes: {

@@ -52,6 +52,26 @@ export function checkRoutes (config: Config): string[] {
     if (a !== undefined) problems.push(`versions[${i}]: Accept-Version ${JSON.stringify(accept)} is already used by versions[${a}]; set accept_version`)
     else accepts.set(accept, i)
   })
+  const flags = new Set(config.routes.flatMap((r) => r.flag === undefined ? [] : [r.flag]))
+  const shadowed = new Set(config.routes.filter((r) => r.shadow !== undefined).map((r) => r.name))
+  const ruleNames = new Map<string, number>()
+  config.rules.list.forEach((rule, i) => {
+    const first = ruleNames.get(rule.name)
+    if (first !== undefined) problems.push(`rules.list[${i}].name: "${rule.name}" is already the name of rules.list[${first}]; rule names must be unique`)
+    else ruleNames.set(rule.name, i)
+    for (const f of rule.flags ?? []) {
+      if (!flags.has(f)) problems.push(`rules.list[${i}].flags: no route uses the flag "${f}"; the routes' flags are ${[...flags].join(', ') || '(none)'}`)
+    }
+    if ((rule.metric === 'error_rate' || rule.metric === 'mismatch_rate') && rule.threshold > 1) {
+      problems.push(`rules.list[${i}].threshold: ${rule.threshold} is a rate above 1; write 0.05 for 5 %`)
+    }
+    if (rule.metric === 'mismatch_rate' && shadowed.size === 0) {
+      problems.push(`rules.list[${i}].metric: mismatch_rate needs a shadowed route (add shadow: to a route)`)
+    }
+    if (rule.metric === 'mismatch_rate' && rule.window_seconds > config.shadow.window_seconds) {
+      problems.push(`rules.list[${i}].window_seconds: ${rule.window_seconds} is longer than shadow.window_seconds (${config.shadow.window_seconds}), the window mismatches are kept for`)
+    }
+  })
   if (config.listen.port !== 0 && config.listen.port === config.admin.port) {
     problems.push(`admin.port: ${config.admin.port} is also listen.port; the admin API needs its own port`)
   }

@@ -88,6 +88,29 @@ export const RouteSchema = Type.Object({
   shadow: Type.Optional(ShadowSchema)
 }, { additionalProperties: false })
 
+export const RULE_METRICS = ['error_rate', 'latency_p95', 'latency_p99', 'mismatch_rate', 'relative_error_rate'] as const
+
+export const RuleSchema = Type.Object({
+  name: Type.String({ pattern: '^[a-z][a-z0-9_-]{0,62}$', description: 'a short name in lower case, used in metrics, audit events and logs' }),
+  metric: Type.Union(RULE_METRICS.map((m) => Type.Literal(m)), {
+    description: 'error_rate, latency_p95, latency_p99, mismatch_rate or relative_error_rate'
+  }),
+  window_seconds: Type.Integer({ minimum: 1, maximum: 600, default: 30, description: 'the sliding window the metric is measured over, in seconds' }),
+  min_requests: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 50, description: 'below this many samples in the window the verdict is inconclusive' }),
+  threshold: Type.Number({
+    minimum: 0,
+    description: 'fails above it: a fraction for error_rate and mismatch_rate (0.05 is 5 %), seconds for latency, a ratio of new\'s error rate to legacy\'s for relative_error_rate'
+  }),
+  min_difference: Type.Number({
+    minimum: 0,
+    maximum: 1,
+    default: 0.01,
+    description: 'relative_error_rate only: new\'s error rate must also exceed legacy\'s by this much (0.01 is one point)'
+  }),
+  consecutive: Type.Integer({ minimum: 1, maximum: 1_000, default: 3, description: 'failing evaluations in a row before it rolls back' }),
+  flags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { minItems: 1, uniqueItems: true, description: 'the flags it watches (all by default)' }))
+}, { additionalProperties: false })
+
 export const ConfigSchema = Type.Object({
   listen: Type.Object({
     host: Type.String({ minLength: 1, default: '0.0.0.0' }),
@@ -135,6 +158,10 @@ export const ConfigSchema = Type.Object({
     samples_bytes: Type.Integer({ minimum: 4096, maximum: 256 * 1024 * 1024, default: 1024 * 1024, description: 'the most bytes all samples of a route may take' }),
     window_seconds: Type.Integer({ minimum: 1, maximum: 3_600, default: 60, description: 'the window of the mismatch rate the rollback rules read' })
   }, { default: {}, additionalProperties: false }),
+  rules: Type.Object({
+    interval_ms: Type.Integer({ minimum: 100, maximum: 60_000, default: 1_000, description: 'how often every rule is evaluated, in milliseconds' }),
+    list: Type.Array(RuleSchema, { default: [] })
+  }, { default: {}, additionalProperties: false }),
   logging: Type.Object({
     level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
     access_log: Type.Boolean({ default: false })
@@ -146,5 +173,6 @@ export type BackendConfig = Static<typeof BackendSchema>
 export type RouteConfig = Static<typeof RouteSchema>
 export type VersionConfig = Static<typeof VersionSchema>
 export type ShadowConfig = Static<typeof ShadowSchema>
+export type RuleConfig = Static<typeof RuleSchema>
 export type BackendId = 'legacy' | 'new'
 export const BACKEND_IDS: readonly BackendId[] = ['legacy', 'new']

@@ -22,11 +22,21 @@ export class RolloutControl {
   readonly #log: { error: (o: object, msg: string) => void }
   #queue: Promise<unknown> = Promise.resolve()
 
-  constructor (deps: { flags: FlagSource, states: FlagStates, audit: AuditLog, log: { error: (o: object, msg: string) => void } }) {
+  readonly #onRollback: (flag: string, rule: string) => void
+
+  constructor (deps: {
+    flags: FlagSource
+    states: FlagStates
+    audit: AuditLog
+    log: { error: (o: object, msg: string) => void }
+    /** Told of each flag that goes from another state to rolled_back, and by which rule ("manual" for a person). */
+    onRollback?: (flag: string, rule: string) => void
+  }) {
     this.#flags = deps.flags
     this.#states = deps.states
     this.#audit = deps.audit
     this.#log = deps.log
+    this.#onRollback = deps.onRollback ?? (() => {})
   }
 
   setPercent (flag: string, percent: number, who: Actor): Promise<SetPercentResult> {
@@ -48,8 +58,11 @@ export class RolloutControl {
     })
   }
 
-  /** Idempotent: a flag already rolled back stays so, and the call is still recorded. */
-  rollback (flag: string, who: Actor): Promise<StateChangeResult> {
+  /**
+   * Idempotent: a flag already rolled back stays so, and the call is still recorded. `details` (a rule's
+   * evidence) goes into the audit event.
+   */
+  rollback (flag: string, who: Actor, details?: { rule: string } & Record<string, unknown>): Promise<StateChangeResult> {
     return this.#serial(async () => {
       this.#mustExist(flag)
       const before = { state: this.#states.get(flag).state, percent: this.#flags.percent(flag) }
@@ -63,7 +76,8 @@ export class RolloutControl {
         })
       }
       const to = { state: 'rolled_back', percent: this.#flags.percent(flag), ...(percentError !== null ? { percent_error: percentError } : {}) }
-      const event = await this.#audit.append({ ...who, action: 'rollback', flag, from: before, to })
+      const event = await this.#audit.append({ ...who, action: 'rollback', flag, from: before, to, ...(details !== undefined ? { details } : {}) })
+      if (before.state !== 'rolled_back') this.#onRollback(flag, details?.rule ?? 'manual')
       return { flag, state: 'rolled_back', percent: to.percent, previous: before.percent, event }
     })
   }

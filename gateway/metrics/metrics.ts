@@ -33,6 +33,8 @@ export class GatewayMetrics {
   readonly #shadowErrors: Counter<'route' | 'kind'>
   readonly #shadowFields: Counter<'route' | 'field' | 'class'>
   readonly #shadowDuration: Histogram<'route' | 'backend'>
+  readonly #rollbacks: Counter<'flag' | 'rule'>
+  readonly #verdicts: Counter<'rule' | 'flag' | 'verdict'>
   readonly #children = new Map<string, any>()
 
   constructor (registry: Registry, opts: MetricsOptions) {
@@ -94,6 +96,18 @@ export class GatewayMetrics {
       buckets: opts.buckets ?? DEFAULT_BUCKETS,
       registers
     })
+    this.#rollbacks = new client.Counter({
+      name: 'switchyard_rollbacks_total',
+      help: 'Rollbacks by flag and the rule that caused them ("manual" for a person\'s); a flag already rolled back is not counted again.',
+      labelNames: ['flag', 'rule'],
+      registers
+    })
+    this.#verdicts = new client.Counter({
+      name: 'switchyard_rule_evaluations_total',
+      help: 'Rule evaluations by rule, flag and verdict (pass, fail, inconclusive: too few samples in the window).',
+      labelNames: ['rule', 'flag', 'verdict'],
+      registers
+    })
     const percents = opts.rolloutPercents
     const gauge: Gauge<'flag'> = new client.Gauge({
       name: 'switchyard_rollout_percent',
@@ -143,6 +157,14 @@ export class GatewayMetrics {
 
   shadowDuration (route: string, backend: BackendId, seconds: number): void {
     this.#child(this.#shadowDuration, `sh\0${route}\0${backend}`, [route, backend]).observe(seconds)
+  }
+
+  rollback (flag: string, rule: string): void {
+    this.#child(this.#rollbacks, `rb\0${flag}\0${rule}`, [flag, rule]).inc()
+  }
+
+  ruleVerdict (rule: string, flag: string, verdict: 'pass' | 'fail' | 'inconclusive'): void {
+    this.#child(this.#verdicts, `rv\0${rule}\0${flag}\0${verdict}`, [rule, flag, verdict]).inc()
   }
 
   #child (metric: Counter<any> | Histogram<any>, key: string, labels: string[]): any {

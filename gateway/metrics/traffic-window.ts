@@ -1,52 +1,113 @@
-// Per-route request and error counts over a sliding window of one-second buckets, for the admin API's
-// "traffic share over the last minute". The clock is injected so tests need no sleeps.
+// Per-route request counts, error counts and latency histograms of each backend over a sliding window of
+// one-second slots: the admin API's "traffic share over the last minute", and what the rollback rules read.
+// Memory is fixed by the window's length and the number of routes. The clock is injected so tests need no
+// sleeps.
 import type { BackendId } from '../config/schema.ts'
 
 export interface WindowTotals { legacy: number, new: number, legacyErrors: number, newErrors: number }
 
-const SLOTS = 4 // legacy, new, legacy errors, new errors
+/** Upper bounds of the latency buckets, in seconds: about 1.5x apart, from 0.5 ms to a minute. */
+export const LATENCY_BOUNDS = [
+  0.0005, 0.001, 0.0015, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3,
+  0.5, 0.75, 1, 1.5, 2, 3, 5, 7.5, 10, 15, 20, 30, 60
+]
+const BUCKETS = LATENCY_BOUNDS.length + 1 // the last one is everything above a minute
+const COUNTS = 4 // legacy, new, legacy errors, new errors
+const SLOT = COUNTS + 2 * BUCKETS
 
 export class TrafficWindow {
-  readonly #seconds: number
+  readonly seconds: number
   readonly #now: () => number
-  readonly #counts = new Map<string, { stamps: Float64Array, values: Uint32Array }>()
+  readonly #rings = new Map<string, { stamps: Float64Array, values: Uint32Array }>()
 
   constructor (opts: { seconds?: number, now?: () => number } = {}) {
-    this.#seconds = opts.seconds ?? 60
+    this.seconds = opts.seconds ?? 60
     this.#now = opts.now ?? Date.now
   }
 
-  record (route: string, backend: BackendId, error: boolean): void {
-    let ring = this.#counts.get(route)
+  /** `latency` in seconds; an error is a 5xx answer or an upstream failure. */
+  record (route: string, backend: BackendId, error: boolean, latency?: number): void {
+    let ring = this.#rings.get(route)
     if (ring === undefined) {
-      ring = { stamps: new Float64Array(this.#seconds).fill(-1), values: new Uint32Array(this.#seconds * SLOTS) }
-      this.#counts.set(route, ring)
+      ring = { stamps: new Float64Array(this.seconds).fill(-1), values: new Uint32Array(this.seconds * SLOT) }
+      this.#rings.set(route, ring)
     }
     const second = Math.floor(this.#now() / 1000)
-    const i = second % this.#seconds
+    const i = second % this.seconds
     if (ring.stamps[i] !== second) {
       ring.stamps[i] = second
-      ring.values.fill(0, i * SLOTS, i * SLOTS + SLOTS)
+      ring.values.fill(0, i * SLOT, i * SLOT + SLOT)
     }
-    const base = i * SLOTS + (backend === 'legacy' ? 0 : 1)
-    ring.values[base] = ring.values[base]! + 1
-    if (error) ring.values[base + 2] = ring.values[base + 2]! + 1
+    const base = i * SLOT
+    const b = backend === 'legacy' ? 0 : 1
+    ring.values[base + b]!++
+    if (error) ring.values[base + 2 + b]!++
+    if (latency !== undefined) ring.values[base + COUNTS + b * BUCKETS + bucketOf(latency)]!++
   }
 
-  totals (route: string): WindowTotals {
+  /** Over the last `seconds` (the whole window by default), the current second included. */
+  totals (route: string, seconds = this.seconds): WindowTotals {
     const t: WindowTotals = { legacy: 0, new: 0, legacyErrors: 0, newErrors: 0 }
-    const ring = this.#counts.get(route)
-    if (ring === undefined) return t
-    const now = Math.floor(this.#now() / 1000)
-    for (let i = 0; i < this.#seconds; i++) {
-      const stamp = ring.stamps[i]!
-      if (stamp < 0 || now - stamp >= this.#seconds) continue
-      const b = i * SLOTS
-      t.legacy += ring.values[b]!
-      t.new += ring.values[b + 1]!
-      t.legacyErrors += ring.values[b + 2]!
-      t.newErrors += ring.values[b + 3]!
-    }
+    this.#each(route, seconds, (values, base) => {
+      t.legacy += values[base]!
+      t.new += values[base + 1]!
+      t.legacyErrors += values[base + 2]!
+      t.newErrors += values[base + 3]!
+    })
     return t
   }
+
+  /** The latency histogram of a backend over the last `seconds`: counts per bucket of LATENCY_BOUNDS. */
+  latencies (route: string, backend: BackendId, seconds = this.seconds): number[] {
+    const counts = new Array<number>(BUCKETS).fill(0)
+    const offset = COUNTS + (backend === 'legacy' ? 0 : BUCKETS)
+    this.#each(route, seconds, (values, base) => {
+      for (let k = 0; k < BUCKETS; k++) counts[k]! += values[base + offset + k]!
+    })
+    return counts
+  }
+
+  #each (route: string, seconds: number, fn: (values: Uint32Array, base: number) => void): void {
+    const ring = this.#rings.get(route)
+    if (ring === undefined) return
+    const span = Math.min(this.seconds, Math.max(1, Math.ceil(seconds)))
+    const now = Math.floor(this.#now() / 1000)
+    for (let i = 0; i < this.seconds; i++) {
+      const stamp = ring.stamps[i]!
+      if (stamp < 0 || now - stamp >= span) continue
+      fn(ring.values, i * SLOT)
+    }
+  }
+}
+
+function bucketOf (seconds: number): number {
+  let lo = 0
+  let hi = LATENCY_BOUNDS.length
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if (seconds <= LATENCY_BOUNDS[mid]!) hi = mid
+    else lo = mid + 1
+  }
+  return lo
+}
+
+/**
+ * The q-quantile (0 < q < 1) of a histogram from `latencies`, interpolated linearly inside its bucket as
+ * Prometheus's histogram_quantile does; null for an empty histogram. Above the last bound it is the bound.
+ */
+export function latencyQuantile (counts: readonly number[], q: number): number | null {
+  const total = counts.reduce((a, b) => a + b, 0)
+  if (total === 0) return null
+  const rank = q * total
+  let seen = 0
+  for (let k = 0; k < counts.length; k++) {
+    const c = counts[k]!
+    if (seen + c >= rank && c > 0) {
+      if (k >= LATENCY_BOUNDS.length) return LATENCY_BOUNDS[LATENCY_BOUNDS.length - 1]!
+      const lower = k === 0 ? 0 : LATENCY_BOUNDS[k - 1]!
+      return lower + (LATENCY_BOUNDS[k]! - lower) * ((rank - seen) / c)
+    }
+    seen += c
+  }
+  return LATENCY_BOUNDS[LATENCY_BOUNDS.length - 1]!
 }

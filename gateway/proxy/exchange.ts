@@ -205,7 +205,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const route = this.#route.name
     this.#ctx.metrics.response(route, this.#backend, this.#req.method ?? 'GET', code, seconds)
     if (kind !== null) this.#ctx.metrics.upstreamError(route, this.#backend, kind)
-    this.#ctx.traffic.record(route, this.#backend, code >= 500 && code !== CLIENT_CLOSED_REQUEST)
+    this.#ctx.traffic.record(route, this.#backend, code >= 500 && code !== CLIENT_CLOSED_REQUEST, seconds)
   }
 }
 

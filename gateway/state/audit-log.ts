@@ -15,6 +15,8 @@ export interface AuditEvent {
   from: unknown
   to: unknown
   reason: string
+  /** What an automatic action rested on: for a rule's rollback, the rule, the value observed, the window and the samples. */
+  details?: unknown
 }
 
 export type NewAuditEvent = Omit<AuditEvent, 'id' | 'at'>
