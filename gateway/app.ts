@@ -24,6 +24,7 @@ import { websocketConstraint, websocketPlugin } from './proxy/websocket-plugin.t
 import { buildRouter } from './routing/router.ts'
 import { Shadowing } from './shadow/shadowing.ts'
 import { RuleEvaluator } from './rules/rule-evaluator.ts'
+import { StepPlans } from './rules/step-plans.ts'
 import { AuditLog } from './state/audit-log.ts'
 import { FlagStates } from './state/flag-states.ts'
 
@@ -112,7 +113,11 @@ export async function buildGateway (config: GatewayConfig, deps: GatewayDeps = {
     : null
   const ctx: ProxyContext = { upstreams, metrics, traffic, log, shadowing, closing: false, inflight: 0, onIdle: null }
   const control = new RolloutControl({ flags, states, audit, log, onRollback: (flag, rule) => metrics.rollback(flag, rule) })
+  // Declared before the rules, which call it after each evaluation, and read the rules' verdicts.
+  let plans: StepPlans | null = null
   const rules = new RuleEvaluator({
+    after: async () => { await plans?.tick() },
+    always: config.plans.length > 0,
     rules: config.rules.list,
     intervalMs: config.rules.interval_ms,
     routes: router.table.routes,
@@ -121,6 +126,17 @@ export async function buildGateway (config: GatewayConfig, deps: GatewayDeps = {
     states,
     control,
     metrics,
+    log,
+    now: deps.now
+  })
+  plans = new StepPlans({
+    plans: config.plans,
+    routes: router.table.routes,
+    traffic,
+    flags,
+    states,
+    control,
+    verdicts: () => rules.snapshot(),
     log,
     now: deps.now
   })
@@ -154,7 +170,8 @@ export async function buildGateway (config: GatewayConfig, deps: GatewayDeps = {
     traffic,
     windowSeconds: WINDOW_SECONDS,
     shadowing,
-    rules
+    rules,
+    plans
   })
   if (adminToken === null) log.warn({ host: config.admin.host }, 'SWITCHYARD_ADMIN_TOKEN is not set: the admin API is open to every local process')
 

@@ -97,6 +97,8 @@ export const errors = {
     `${flag} is rolled back, so its percentage cannot change; resume it first (switchyard resume ${flag})`),
   FLAG_NOT_ROLLED_BACK: define('SY_ERR_FLAG_NOT_ROLLED_BACK', 409, (flag: string, state: string) =>
     `${flag} is ${state}, not rolled_back; there is nothing to resume`),
+  FLAG_NOT_RUNNING: define('SY_ERR_FLAG_NOT_RUNNING', 409, (flag: string, state: string, action: string) =>
+    `${flag} is ${state}, so it cannot be ${action}${state === 'rolled_back' ? `; resume it first (switchyard resume ${flag})` : ''}`),
   FLAG_READ_ONLY: define('SY_ERR_FLAG_SOURCE_READ_ONLY', 501, (why: string) => why),
   FLAG_WRITE_FAILED: define('SY_ERR_FLAG_WRITE_FAILED', 500, (flag: string, why: string) =>
     `could not save the new state of ${flag}: ${why}; nothing was changed`),

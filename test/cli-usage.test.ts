@@ -2,7 +2,7 @@ import t from 'tap'
 import { startAdminApi } from './helpers/cli-admin-api.ts'
 import { runSwitchyard, type TapTest } from './helpers/cli-run.ts'
 
-const COMMANDS = ['serve', 'status', 'rollout', 'rollback', 'resume', 'events', 'diffs', 'help']
+const COMMANDS = ['serve', 'status', 'rollout', 'rollback', 'pause', 'resume', 'promote', 'events', 'diffs', 'help']
 
 function assertUsage (t: TapTest, text: string): void {
   t.match(text, /^switchyard moves a live API/)

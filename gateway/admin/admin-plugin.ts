@@ -11,6 +11,7 @@ import type { RouteTable } from '../routing/route-table.ts'
 import type { AuditLog } from '../state/audit-log.ts'
 import type { Shadowing } from '../shadow/shadowing.ts'
 import type { RuleEvaluator } from '../rules/rule-evaluator.ts'
+import type { StepPlans } from '../rules/step-plans.ts'
 import type { FlagStates } from '../state/flag-states.ts'
 import { tokenChecker } from './auth.ts'
 import { EventsQuery, FlagParams, ReasonBody, RouteParams, SetPercentBody, responses } from './schemas.ts'
@@ -28,6 +29,7 @@ export interface AdminPluginOptions {
   windowSeconds: number
   shadowing: Shadowing | null
   rules: RuleEvaluator
+  plans: StepPlans
 }
 
 const MAX_ACTOR = 200
@@ -105,6 +107,18 @@ export async function adminPlugin (app: FastifyInstance, opts: AdminPluginOption
   app.post<{ Params: { flag: string }, Body: { reason: string } }>('/admin/flags/:flag/rollback', {
     schema: { summary: 'Send every route of a flag to legacy now and set it to 0%', params: FlagParams, body: ReasonBody, response: { 200: responses.stateChange, ...errorResponses } }
   }, async (request) => control.rollback(request.params.flag, who(request, request.body.reason)))
+
+  app.post<{ Params: { flag: string }, Body: { reason: string } }>('/admin/flags/:flag/pause', {
+    schema: { summary: 'Hold a flag at its percentage: its step plan does not advance until resumed', params: FlagParams, body: ReasonBody, response: { 200: responses.stateChange, ...errorResponses } }
+  }, async (request) => control.pause(request.params.flag, who(request, request.body.reason)))
+
+  app.post<{ Params: { flag: string }, Body: { reason: string } }>('/admin/flags/:flag/promote', {
+    schema: { summary: 'Send all of a flag to new (100 %) and mark the rollout done', params: FlagParams, body: ReasonBody, response: { 200: responses.stateChange, ...errorResponses } }
+  }, async (request) => control.promote(request.params.flag, who(request, request.body.reason)))
+
+  app.get('/admin/plans', {
+    schema: { summary: 'Every step plan: its steps, where the flag is, and what the next step waits for', response: { 200: responses.plans, 401: responses.error } }
+  }, async () => ({ plans: opts.plans.snapshot() }))
 
   app.post<{ Params: { flag: string }, Body: { reason: string } }>('/admin/flags/:flag/resume', {
     schema: { summary: 'End a rollback; the percentage stays where it is until raised', params: FlagParams, body: ReasonBody, response: { 200: responses.stateChange, ...errorResponses } }

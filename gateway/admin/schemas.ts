@@ -58,7 +58,7 @@ const Event = {
     at: { type: 'string', format: 'date-time' },
     actor: { type: 'string' },
     source: { type: 'string' },
-    action: { type: 'string', enum: ['set_percent', 'rollback', 'resume'] },
+    action: { type: 'string', enum: ['set_percent', 'rollback', 'resume', 'pause', 'promote'] },
     details: {},
     flag: { type: 'string' },
     from: {},
@@ -154,7 +154,23 @@ const RuleState = {
   }
 } as const
 
+const PlanStatus = {
+  type: 'object',
+  properties: {
+    flag: { type: 'string' },
+    steps: { type: 'array', items: { type: 'integer' } },
+    percent: { type: 'number' },
+    state: { type: 'string' },
+    next: { type: ['integer', 'null'] },
+    step_started_at: { type: 'string' },
+    hold_remaining_seconds: { type: 'integer' },
+    requests: { type: 'object', properties: { served: { type: 'integer' }, needed: { type: 'integer' } } },
+    waiting_for: { type: 'array', items: { type: 'string' } }
+  }
+} as const
+
 export const responses = {
+  plans: { type: 'object', properties: { plans: { type: 'array', items: PlanStatus } } },
   rules: { type: 'object', properties: { rules: { type: 'array', items: RuleState } } },
   shadowList: { type: 'object', properties: { routes: { type: 'array', items: ShadowRoute } } },
   shadowRoute: { type: 'object', properties: { ...ShadowRoute.properties, samples: { type: 'array', items: ShadowSample } } },

@@ -68,6 +68,14 @@ export class AdminClient {
     return this.#call('POST', `/admin/flags/${encodeURIComponent(flag)}/rollback`, { reason }, hasFlag)
   }
 
+  pause (flag: string, reason: string): Promise<ResumeAnswer> {
+    return this.#call('POST', `/admin/flags/${encodeURIComponent(flag)}/pause`, { reason }, hasFlag)
+  }
+
+  promote (flag: string, reason: string): Promise<ResumeAnswer> {
+    return this.#call('POST', `/admin/flags/${encodeURIComponent(flag)}/promote`, { reason }, hasFlag)
+  }
+
   resume (flag: string, reason: string): Promise<ResumeAnswer> {
     return this.#call('POST', `/admin/flags/${encodeURIComponent(flag)}/resume`, { reason }, hasFlag)
   }

@@ -7,6 +7,8 @@ import { wantsColour } from './colour.ts'
 import type { Command, CommandContext } from './command.ts'
 import { diffsCommand } from './commands/diffs.ts'
 import { eventsCommand } from './commands/events.ts'
+import { pauseCommand } from './commands/pause.ts'
+import { promoteCommand } from './commands/promote.ts'
 import { resumeCommand } from './commands/resume.ts'
 import { rollbackCommand } from './commands/rollback.ts'
 import { rolloutCommand } from './commands/rollout.ts'
@@ -30,7 +32,9 @@ export const COMMANDS: readonly Command[] = Object.freeze([
   statusCommand,
   rolloutCommand,
   rollbackCommand,
+  pauseCommand,
   resumeCommand,
+  promoteCommand,
   eventsCommand,
   diffsCommand
 ])

@@ -72,6 +72,16 @@ export function checkRoutes (config: Config): string[] {
       problems.push(`rules.list[${i}].window_seconds: ${rule.window_seconds} is longer than shadow.window_seconds (${config.shadow.window_seconds}), the window mismatches are kept for`)
     }
   })
+  const planned = new Map<string, number>()
+  config.plans.forEach((plan, i) => {
+    const first = planned.get(plan.flag)
+    if (first !== undefined) problems.push(`plans[${i}].flag: "${plan.flag}" already has plans[${first}]; a flag has one plan`)
+    else planned.set(plan.flag, i)
+    if (!flags.has(plan.flag)) problems.push(`plans[${i}].flag: no route uses the flag "${plan.flag}"; the routes' flags are ${[...flags].join(', ') || '(none)'}`)
+    if (plan.steps.some((step, k) => k > 0 && step <= plan.steps[k - 1]!)) {
+      problems.push(`plans[${i}].steps: ${JSON.stringify(plan.steps)} must rise step by step, such as [5, 25, 50, 100]`)
+    }
+  })
   if (config.listen.port !== 0 && config.listen.port === config.admin.port) {
     problems.push(`admin.port: ${config.admin.port} is also listen.port; the admin API needs its own port`)
   }

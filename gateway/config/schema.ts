@@ -111,6 +111,13 @@ export const RuleSchema = Type.Object({
   flags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { minItems: 1, uniqueItems: true, description: 'the flags it watches (all by default)' }))
 }, { additionalProperties: false })
 
+export const PlanSchema = Type.Object({
+  flag: Type.String({ minLength: 1, maxLength: 200, description: 'the flag the plan moves' }),
+  steps: Type.Array(Type.Integer({ minimum: 1, maximum: 100 }), { minItems: 1, maxItems: 100, description: 'the percentages to go through, rising, such as [5, 25, 50, 75, 95, 100]' }),
+  hold_seconds: Type.Integer({ minimum: 0, maximum: 7 * 24 * 3600, default: 300, description: 'how long each step is held at least, in seconds' }),
+  min_requests: Type.Integer({ minimum: 0, maximum: 100_000_000, default: 100, description: 'requests new must serve during a step before the next' })
+}, { additionalProperties: false })
+
 export const ConfigSchema = Type.Object({
   listen: Type.Object({
     host: Type.String({ minLength: 1, default: '0.0.0.0' }),
@@ -162,6 +169,7 @@ export const ConfigSchema = Type.Object({
     interval_ms: Type.Integer({ minimum: 100, maximum: 60_000, default: 1_000, description: 'how often every rule is evaluated, in milliseconds' }),
     list: Type.Array(RuleSchema, { default: [] })
   }, { default: {}, additionalProperties: false }),
+  plans: Type.Array(PlanSchema, { default: [], description: 'step plans: percentages a flag goes through on its own while every rule passes' }),
   logging: Type.Object({
     level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
     access_log: Type.Boolean({ default: false })
@@ -174,5 +182,6 @@ export type RouteConfig = Static<typeof RouteSchema>
 export type VersionConfig = Static<typeof VersionSchema>
 export type ShadowConfig = Static<typeof ShadowSchema>
 export type RuleConfig = Static<typeof RuleSchema>
+export type PlanConfig = Static<typeof PlanSchema>
 export type BackendId = 'legacy' | 'new'
 export const BACKEND_IDS: readonly BackendId[] = ['legacy', 'new']

@@ -82,6 +82,33 @@ export class RolloutControl {
     })
   }
 
+  /** Holds the flag where it is: a step plan does not advance it. Idempotent while paused. */
+  pause (flag: string, who: Actor): Promise<StateChangeResult> {
+    return this.#serial(async () => {
+      this.#mustExist(flag)
+      const current = this.#states.get(flag).state
+      if (current !== 'running' && current !== 'paused') throw errors.FLAG_NOT_RUNNING(flag, current, 'paused')
+      const percent = this.#flags.percent(flag)
+      if (current === 'running') await this.#states.set(flag, { state: 'paused', reason: who.reason, actor: who.actor })
+      const event = await this.#audit.append({ ...who, action: 'pause', flag, from: { state: current, percent }, to: { state: 'paused', percent } })
+      return { flag, state: 'paused', percent, previous: percent, event }
+    })
+  }
+
+  /** Sends every sticky key of the flag to new (100 %) and ends its plan: the rollout is done. */
+  promote (flag: string, who: Actor): Promise<StateChangeResult> {
+    return this.#serial(async () => {
+      this.#mustExist(flag)
+      const current = this.#states.get(flag).state
+      if (current === 'rolled_back') throw errors.FLAG_NOT_RUNNING(flag, current, 'promoted')
+      const previous = this.#flags.percent(flag)
+      if (previous !== 100) await this.#flags.setPercent(flag, 100)
+      await this.#states.set(flag, { state: 'promoted', reason: who.reason, actor: who.actor })
+      const event = await this.#audit.append({ ...who, action: 'promote', flag, from: { state: current, percent: previous }, to: { state: 'promoted', percent: 100 } })
+      return { flag, state: 'promoted', percent: 100, previous, event }
+    })
+  }
+
   resume (flag: string, who: Actor): Promise<StateChangeResult> {
     return this.#serial(async () => {
       this.#mustExist(flag)

@@ -19,6 +19,7 @@ export class TrafficWindow {
   readonly seconds: number
   readonly #now: () => number
   readonly #rings = new Map<string, { stamps: Float64Array, values: Uint32Array }>()
+  readonly #cumulative = new Map<string, { legacy: number, new: number }>()
 
   constructor (opts: { seconds?: number, now?: () => number } = {}) {
     this.seconds = opts.seconds ?? 60
@@ -38,11 +39,22 @@ export class TrafficWindow {
       ring.stamps[i] = second
       ring.values.fill(0, i * SLOT, i * SLOT + SLOT)
     }
+    let c = this.#cumulative.get(route)
+    if (c === undefined) {
+      c = { legacy: 0, new: 0 }
+      this.#cumulative.set(route, c)
+    }
+    c[backend]++
     const base = i * SLOT
     const b = backend === 'legacy' ? 0 : 1
     ring.values[base + b]!++
     if (error) ring.values[base + 2 + b]!++
     if (latency !== undefined) ring.values[base + COUNTS + b * BUCKETS + bucketOf(latency)]!++
+  }
+
+  /** Requests each backend has answered on a route since the start: what a step plan counts. */
+  cumulative (route: string): { legacy: number, new: number } {
+    return { ...(this.#cumulative.get(route) ?? { legacy: 0, new: 0 }) }
   }
 
   /** Over the last `seconds` (the whole window by default), the current second included. */

@@ -24,6 +24,10 @@ export interface RuleEvaluatorOptions {
   metrics: GatewayMetrics
   log: FastifyBaseLogger
   now?: () => number
+  /** Runs after every evaluation, on the fresh verdicts: the step plans. */
+  after?: () => Promise<void>
+  /** Keep the loop running even without rules (a step plan needs it). */
+  always?: boolean
 }
 
 export interface RuleState {
@@ -70,7 +74,7 @@ export class RuleEvaluator {
   }
 
   start (): void {
-    if (this.#timer !== null || this.#o.rules.length === 0) return
+    if (this.#timer !== null || (this.#o.rules.length === 0 && this.#o.always !== true)) return
     this.#timer = setInterval(() => {
       // One evaluation at a time: a slow rollback (an fsync) delays the next tick instead of overlapping it.
       if (this.#running !== null) return
@@ -109,6 +113,7 @@ export class RuleEvaluator {
         await this.#rollBack(rule, flag, verdict)
       }
     }
+    await this.#o.after?.()
   }
 
   snapshot (): RuleState[] {
