@@ -23,6 +23,8 @@ import { Upstream } from './proxy/upstream.ts'
 import { websocketConstraint, websocketPlugin } from './proxy/websocket-plugin.ts'
 import { buildRouter } from './routing/router.ts'
 import { Shadowing } from './shadow/shadowing.ts'
+import { NO_REPORTER, sentryReporter, type ErrorReporter } from './observability/error-reporter.ts'
+import { VERSION } from './version.ts'
 import { RuleEvaluator } from './rules/rule-evaluator.ts'
 import { StepPlans } from './rules/step-plans.ts'
 import { AuditLog } from './state/audit-log.ts'
@@ -36,6 +38,8 @@ export interface GatewayDeps {
   now?: () => number
   /** Which shadowed requests also learn noise (Math.random by default). */
   random?: () => number
+  /** Where errors and rollbacks are reported (Sentry when SENTRY_DSN is set, else nowhere). */
+  reporter?: ErrorReporter
   logger?: FastifyBaseLogger
 }
 
@@ -108,15 +112,28 @@ export async function buildGateway (config: GatewayConfig, deps: GatewayDeps = {
     legacy: new Upstream('legacy', config.backends.legacy, deps.dispatchers?.legacy),
     new: new Upstream('new', config.backends.new, deps.dispatchers?.new)
   }
+  const reporter = deps.reporter ?? (config.secrets.sentry !== null
+    ? sentryReporter(config.secrets.sentry.dsn, { environment: config.secrets.sentry.environment, release: `switchyard@${VERSION}` })
+    : NO_REPORTER)
   const shadowing = config.routes.some((r) => r.shadow !== undefined)
-    ? new Shadowing({ config, upstreams, dispatchers: deps.dispatchers, metrics, log, now: deps.now, random: deps.random })
+    ? new Shadowing({ config, upstreams, dispatchers: deps.dispatchers, metrics, log, now: deps.now, random: deps.random, reporter })
     : null
   const ctx: ProxyContext = { upstreams, metrics, traffic, log, shadowing, closing: false, inflight: 0, onIdle: null }
-  const control = new RolloutControl({ flags, states, audit, log, onRollback: (flag, rule) => metrics.rollback(flag, rule) })
+  const control = new RolloutControl({
+    flags,
+    states,
+    audit,
+    log,
+    onRollback: (flag, rule, event) => {
+      metrics.rollback(flag, rule)
+      reporter.rollback({ flag, rule, routes: router.table.routes.filter((r) => r.flag === flag).map((r) => r.name), reason: event.reason, actor: event.actor, details: event.details })
+    }
+  })
   // Declared before the rules, which call it after each evaluation, and read the rules' verdicts.
   let plans: StepPlans | null = null
   const rules = new RuleEvaluator({
     after: async () => { await plans?.tick() },
+    reporter,
     always: config.plans.length > 0,
     rules: config.rules.list,
     intervalMs: config.rules.interval_ms,
@@ -171,7 +188,8 @@ export async function buildGateway (config: GatewayConfig, deps: GatewayDeps = {
     windowSeconds: WINDOW_SECONDS,
     shadowing,
     rules,
-    plans
+    plans,
+    reporter
   })
   if (adminToken === null) log.warn({ host: config.admin.host }, 'SWITCHYARD_ADMIN_TOKEN is not set: the admin API is open to every local process')
 
@@ -207,6 +225,7 @@ export async function buildGateway (config: GatewayConfig, deps: GatewayDeps = {
           await proxyClosed
         }
         await rules.stop()
+        await reporter.flush(2_000)
         await admin.close()
         await flags.close()
         await audit.close()

@@ -37,7 +37,7 @@ t.test('the documented example loads as written, with defaults filled in', async
   t.equal(c.sticky.header, 'x-user-id')
   t.equal(c.flagsFile, join(dir, 'features.json'), 'relative paths are relative to the config file')
   t.ok(Object.isFrozen(c) && Object.isFrozen(c.backends.legacy.timeouts), 'the config is frozen')
-  t.same(c.secrets, { adminToken: null, unleash: null })
+  t.same(c.secrets, { adminToken: null, unleash: null, sentry: null })
 })
 
 t.test('the repository\'s own config is valid', async (t) => {
@@ -55,14 +55,19 @@ t.test('secrets and ports come from the environment', async (t) => {
       SWITCHYARD_NEW_URL: 'http://new.internal:3000',
       UNLEASH_URL: 'http://unleash:4242/api',
       UNLEASH_API_TOKEN: 'default:development.abc',
-      SWITCHYARD_STATE_DIR: '/var/lib/switchyard'
+      SWITCHYARD_STATE_DIR: '/var/lib/switchyard',
+      SENTRY_DSN: 'https://abc123@o1.ingest.sentry.io/42'
     }
   })
   t.equal(c.listen.port, 8181)
   t.equal(c.admin.port, 9191)
   t.equal(c.backends.new.url, 'http://new.internal:3000')
   t.equal(c.stateDir, '/var/lib/switchyard')
-  t.same(c.secrets, { adminToken: 'a-long-enough-token-123', unleash: { url: 'http://unleash:4242/api', apiToken: 'default:development.abc' } })
+  t.same(c.secrets, {
+    adminToken: 'a-long-enough-token-123',
+    unleash: { url: 'http://unleash:4242/api', apiToken: 'default:development.abc' },
+    sentry: { dsn: 'https://abc123@o1.ingest.sentry.io/42', environment: 'production' }
+  })
 })
 
 t.test('bad values are refused with the key, what is expected and what was given', async (t) => {
@@ -87,6 +92,7 @@ t.test('bad values are refused with the key, what is expected and what was given
     ['a short admin token', base, { SWITCHYARD_ADMIN_TOKEN: 'short' }, /SWITCHYARD_ADMIN_TOKEN: too short; use at least 16 random characters/],
     ['Unleash without a token', base, { UNLEASH_URL: 'http://unleash:4242/api' }, /UNLEASH_API_TOKEN: required when UNLEASH_URL is set/],
     ['Unleash with a bad URL', base, { UNLEASH_URL: 'unleash:4242', UNLEASH_API_TOKEN: 'x' }, /UNLEASH_URL: expected an http\(s\) URL/],
+    ['a Sentry DSN that is not one', base, { SENTRY_DSN: 'sentry.io/42' }, /SENTRY_DSN: expected a Sentry DSN such as https:\/\/<key>@o0\.ingest\.sentry\.io\/<project>, got "sentry\.io\/42"/],
     ['a list instead of a mapping', ['listen'], {}, /expected a mapping of keys/]
   ]
   for (const [name, raw, env, message] of bad) {

@@ -12,6 +12,7 @@ import type { AuditLog } from '../state/audit-log.ts'
 import type { Shadowing } from '../shadow/shadowing.ts'
 import type { RuleEvaluator } from '../rules/rule-evaluator.ts'
 import type { StepPlans } from '../rules/step-plans.ts'
+import type { ErrorReporter } from '../observability/error-reporter.ts'
 import type { FlagStates } from '../state/flag-states.ts'
 import { tokenChecker } from './auth.ts'
 import { EventsQuery, FlagParams, ReasonBody, RouteParams, SetPercentBody, responses } from './schemas.ts'
@@ -30,6 +31,7 @@ export interface AdminPluginOptions {
   shadowing: Shadowing | null
   rules: RuleEvaluator
   plans: StepPlans
+  reporter: ErrorReporter
 }
 
 const MAX_ACTOR = 200
@@ -61,7 +63,10 @@ export async function adminPlugin (app: FastifyInstance, opts: AdminPluginOption
 
   app.setErrorHandler((err: FastifyError | SwitchyardError, request, reply) => {
     const e = toSwitchyardError(err, request)
-    if (e.statusCode >= 500) request.log.error({ err }, 'admin call failed')
+    if (e.statusCode >= 500) {
+      request.log.error({ err }, 'admin call failed')
+      opts.reporter.error(err, { component: 'admin', endpoint: `${request.method} ${request.routeOptions.url ?? request.url}`, code: e.code })
+    }
     return reply.code(e.statusCode).send(e.toJSON())
   })
   app.setNotFoundHandler((request, reply) => {

@@ -14,6 +14,8 @@ export interface Secrets {
   adminToken: string | null
   /** UNLEASH_URL and UNLEASH_API_TOKEN: the Unleash server, or null for the embedded flag file. */
   unleash: { url: string, apiToken: string } | null
+  /** SENTRY_DSN (with SENTRY_ENVIRONMENT): where errors and rollbacks are reported, or null for nowhere. */
+  sentry: { dsn: string, environment: string } | null
 }
 
 export interface GatewayConfig extends Config {
@@ -72,6 +74,10 @@ export function buildConfig (raw: unknown, opts: { source?: string | null, baseD
   if (unleashUrl !== null && unleashToken === null) {
     problems.push('UNLEASH_API_TOKEN: required when UNLEASH_URL is set (a client token of the Unleash server)')
   }
+  const sentryDsn = nonEmpty(env.SENTRY_DSN)
+  if (sentryDsn !== null && !/^https?:\/\/[^@/\s]+@[^/\s]+\/.+$/.test(sentryDsn)) {
+    problems.push(`SENTRY_DSN: expected a Sentry DSN such as https://<key>@o0.ingest.sentry.io/<project>, got ${JSON.stringify(sentryDsn)}`)
+  }
   if (adminToken !== null && adminToken.length < 16) {
     problems.push('SWITCHYARD_ADMIN_TOKEN: too short; use at least 16 random characters (openssl rand -hex 32)')
   }
@@ -87,7 +93,8 @@ export function buildConfig (raw: unknown, opts: { source?: string | null, baseD
     stateDir: resolve(opts.baseDir, nonEmpty(env.SWITCHYARD_STATE_DIR) ?? completed.state.dir),
     secrets: {
       adminToken,
-      unleash: unleashUrl !== null && unleashToken !== null ? { url: unleashUrl, apiToken: unleashToken } : null
+      unleash: unleashUrl !== null && unleashToken !== null ? { url: unleashUrl, apiToken: unleashToken } : null,
+      sentry: sentryDsn !== null ? { dsn: sentryDsn, environment: nonEmpty(env.SENTRY_ENVIRONMENT) ?? 'production' } : null
     }
   }
   return deepFreeze(config)

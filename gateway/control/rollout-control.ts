@@ -22,15 +22,15 @@ export class RolloutControl {
   readonly #log: { error: (o: object, msg: string) => void }
   #queue: Promise<unknown> = Promise.resolve()
 
-  readonly #onRollback: (flag: string, rule: string) => void
+  readonly #onRollback: (flag: string, rule: string, event: AuditEvent) => void
 
   constructor (deps: {
     flags: FlagSource
     states: FlagStates
     audit: AuditLog
     log: { error: (o: object, msg: string) => void }
-    /** Told of each flag that goes from another state to rolled_back, and by which rule ("manual" for a person). */
-    onRollback?: (flag: string, rule: string) => void
+    /** Told of each flag that goes from another state to rolled_back, by which rule ("manual" for a person), and its event. */
+    onRollback?: (flag: string, rule: string, event: AuditEvent) => void
   }) {
     this.#flags = deps.flags
     this.#states = deps.states
@@ -77,7 +77,7 @@ export class RolloutControl {
       }
       const to = { state: 'rolled_back', percent: this.#flags.percent(flag), ...(percentError !== null ? { percent_error: percentError } : {}) }
       const event = await this.#audit.append({ ...who, action: 'rollback', flag, from: before, to, ...(details !== undefined ? { details } : {}) })
-      if (before.state !== 'rolled_back') this.#onRollback(flag, details?.rule ?? 'manual')
+      if (before.state !== 'rolled_back') this.#onRollback(flag, details?.rule ?? 'manual', event)
       return { flag, state: 'rolled_back', percent: to.percent, previous: before.percent, event }
     })
   }

@@ -10,6 +10,7 @@ import type { GatewayMetrics } from '../metrics/metrics.ts'
 import type { TrafficWindow, WindowTotals } from '../metrics/traffic-window.ts'
 import type { Route } from '../routing/route-table.ts'
 import type { Shadowing } from '../shadow/shadowing.ts'
+import type { ErrorReporter } from '../observability/error-reporter.ts'
 import type { FlagStates } from '../state/flag-states.ts'
 import { evaluate, type RuleInput, type Verdict } from './verdict.ts'
 
@@ -28,6 +29,7 @@ export interface RuleEvaluatorOptions {
   after?: () => Promise<void>
   /** Keep the loop running even without rules (a step plan needs it). */
   always?: boolean
+  reporter?: ErrorReporter
 }
 
 export interface RuleState {
@@ -80,6 +82,7 @@ export class RuleEvaluator {
       if (this.#running !== null) return
       this.#running = this.tick().catch((err: unknown) => {
         this.#o.log.error({ err }, 'rule evaluation failed')
+        this.#o.reporter?.error(err, { component: 'rules' })
       }).finally(() => { this.#running = null })
     }, this.#o.intervalMs)
     this.#timer.unref()

@@ -17,6 +17,7 @@ import { ShadowJob, type JobOutcome } from './shadow-job.ts'
 import { ShadowStats, type MismatchRate, type ShadowSnapshot } from './shadow-stats.ts'
 import type { Sample } from './sample-ring.ts'
 import type { CompareRules } from './types.ts'
+import type { ErrorReporter } from '../observability/error-reporter.ts'
 
 export interface ShadowingOptions {
   config: GatewayConfig
@@ -28,6 +29,7 @@ export interface ShadowingOptions {
   now?: () => number
   /** Which shadowed requests also learn noise; injected so that tests can pin it. */
   random?: () => number
+  reporter?: ErrorReporter
 }
 
 export interface ShadowRequestInfo {
@@ -145,7 +147,10 @@ export class Shadowing {
           cancel: fetch.cancel
         }
       },
-      failed: (err) => this.#o.log.error({ err, route: route.name }, 'shadow failed unexpectedly'),
+      failed: (err) => {
+        this.#o.log.error({ err, route: route.name }, 'shadow failed unexpectedly')
+        this.#o.reporter?.error(err, { component: 'shadow', route: route.name })
+      },
       // The slot is free only once the job's fetches have ended too: a shadow cancelled on the wire still
       // holds a socket of the shadow pool until then.
       settled: () => { plan.inflight-- },
@@ -160,6 +165,7 @@ export class Shadowing {
             this.#compare(plan, outcome, primary, request)
           } catch (err) {
             this.#o.log.error({ err, route: plan.route }, 'shadow comparison failed')
+            this.#o.reporter?.error(err, { component: 'shadow', route: plan.route })
             this.#record(plan, { kind: 'error', error: 'other' })
           } finally {
             release()
