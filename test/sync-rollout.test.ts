@@ -148,7 +148,7 @@ async function listen (t: { teardown (fn: () => unknown): void }, app: FastifyIn
   return app.listen({ host: '127.0.0.1', port: 0 })
 }
 
-t.test('flipping 50 % → 0 % → 100 % under writes loses no acknowledged write', async (t) => {
+t.test('flipping 50 % → 0 % → 100 %, then a rollback from 50 %, under writes loses no acknowledged write', async (t) => {
   t.setTimeout(300_000)
   const first = await testDatabase(t)
   const legacyDb: DatabaseHandle = first.handle
@@ -226,12 +226,12 @@ t.test('flipping 50 % → 0 % → 100 % under writes loses no acknowledged write
    * Writes for `leadMs`, flips the flag with writes in flight, writes for `tailMs` more, stops, waits for the
    * sync to settle, and reads every acknowledged write so far back through `to`, the backend now serving.
    */
-  const flipUnderWrites = async (percent: number, to: Backend, leadMs: number, tailMs: number): Promise<{ attempts: Attempt[], flipAt: number }> => {
+  const flipUnderWrites = async (percent: number, to: Backend, leadMs: number, tailMs: number, act?: () => Promise<unknown>): Promise<{ attempts: Attempt[], flipAt: number }> => {
     const from = writers.attempts.length
     writers.start()
     await sleep(leadMs)
     const flipAt = performance.now()
-    await g.gw.control.setPercent(FLAG, percent, { actor: 'release-manager', source: 'test', reason: `flip to ${percent} %` })
+    await (act ?? (() => g.gw.control.setPercent(FLAG, percent, { actor: 'release-manager', source: 'test', reason: `flip to ${percent} %` })))()
     const flipped = performance.now()
     await sleep(tailMs)
     await writers.stop()
@@ -275,6 +275,14 @@ t.test('flipping 50 % → 0 % → 100 % under writes loses no acknowledged write
   // Writes resume at 0 %, all through legacy; then 100 %: everyone moves to new.
   const to100 = await flipUnderWrites(100, 'new', 300, 1_000)
   t.equal(to100.attempts.filter((a) => a.started < to100.flipAt && a.backend !== 'legacy').length, 0, 'at 0 % every write went to legacy')
+
+  // Back to 50 % under writes, then the rollback a failing rule performs (the override sends the flag's
+  // routes to legacy at once, and the percentage goes to 0): every write new acknowledged reads back through legacy.
+  await g.gw.control.setPercent(FLAG, 50, { actor: 'release-manager', source: 'test', reason: 'back to 50 %' })
+  const rolledBack = await flipUnderWrites(0, 'legacy', 1_500, 500, () => g.gw.control.rollback(FLAG,
+    { actor: 'rule:new-error-rate', source: 'rule-evaluator', reason: 'rule new-error-rate: a test fault' }, { rule: 'new-error-rate' }))
+  t.ok(rolledBack.attempts.some((a) => a.body !== null && a.backend === 'new' && a.started < rolledBack.flipAt), 'new acknowledged writes before the rollback')
+  t.equal(g.gw.flags.percent(FLAG), 0, 'the rollback left the flag at 0 %')
 
   const same = await verify(legacyDb, unifiedDb)
   t.ok(same.ok, `both databases hold the same ${same.legacyRows} rows`)
