@@ -1,36 +1,10 @@
 // The legacy service's error catalogue. Every error a client can see has a stable SY_ERR_* code, an HTTP
 // status and a message that says what to do. Code branches on `err.code`, never on message text.
-import { STATUS_CODES } from 'node:http'
+import { errorDefiner, ServiceError } from '../shared/service-error.ts'
 
-export interface ServiceErrorJson {
-  statusCode: number
-  code: string
-  error: string
-  message: string
-}
+export class LegacyServiceError extends ServiceError {}
 
-export class LegacyServiceError extends Error {
-  readonly code: string
-  readonly statusCode: number
-
-  constructor (code: string, statusCode: number, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'LegacyServiceError'
-    this.code = code
-    this.statusCode = statusCode
-  }
-
-  toJSON (): ServiceErrorJson {
-    return { statusCode: this.statusCode, code: this.code, error: STATUS_CODES[this.statusCode] ?? 'Error', message: this.message }
-  }
-}
-
-type Factory<A extends unknown[]> = ((...args: A) => LegacyServiceError) & { code: string, statusCode: number }
-
-function define<A extends unknown[]> (code: string, statusCode: number, message: (...args: A) => string): Factory<A> {
-  const make = (...args: A): LegacyServiceError => new LegacyServiceError(code, statusCode, message(...args))
-  return Object.assign(make, { code, statusCode })
-}
+const define = errorDefiner(LegacyServiceError)
 
 export const errors = {
   // Startup.
@@ -56,7 +30,3 @@ export const errors = {
   INTERNAL: define('SY_ERR_INTERNAL', 500, () =>
     'the legacy service failed unexpectedly; the service log has the details')
 } as const
-
-export function isLegacyServiceError (err: unknown): err is LegacyServiceError {
-  return err instanceof LegacyServiceError
-}

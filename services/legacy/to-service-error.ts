@@ -1,34 +1,19 @@
-// Turns whatever a request failed with (a schema failure, a body Fastify could not parse, a bug) into one of
-// the catalogue's errors, keeping the original as its cause.
+// Whatever a v2.0 request failed with, as one of the legacy service's errors (see toServiceError).
 import type { FastifyError, FastifyRequest } from 'fastify'
+import { toServiceError as mapError, type RequestErrors } from '../shared/service-error.ts'
 import { v2ValidationMessage } from '../shared/v2-validation.ts'
-import { errors, isLegacyServiceError, LegacyServiceError } from './errors.ts'
+import { errors, LegacyServiceError } from './errors.ts'
+
+const REQUEST_ERRORS: RequestErrors<LegacyServiceError> = {
+  Class: LegacyServiceError,
+  badRequest: errors.BAD_REQUEST,
+  badJson: errors.BAD_JSON,
+  bodyTooLarge: errors.BODY_TOO_LARGE,
+  unsupportedMediaType: errors.UNSUPPORTED_MEDIA_TYPE,
+  internal: errors.INTERNAL,
+  validationMessage: v2ValidationMessage
+}
 
 export function toServiceError (err: FastifyError | LegacyServiceError, request: FastifyRequest): LegacyServiceError {
-  if (isLegacyServiceError(err)) return err
-  const e = err as FastifyError & { validationContext?: string }
-  const wrap = (made: LegacyServiceError): LegacyServiceError => Object.assign(made, { cause: err })
-  if (e.validation !== undefined) {
-    const context = e.validationContext ?? 'body'
-    const data = context === 'querystring' ? request.query : context === 'params' ? request.params : request.body
-    const schema = (request.routeOptions.schema as Record<string, unknown> | undefined)?.[context]
-    return wrap(errors.BAD_REQUEST(v2ValidationMessage(e.validation, context, data, schema as never)))
-  }
-  switch (e.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return wrap(errors.BODY_TOO_LARGE(request.routeOptions.bodyLimit ?? request.server.initialConfig.bodyLimit ?? 0))
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return wrap(errors.UNSUPPORTED_MEDIA_TYPE(String(request.headers['content-type'] ?? '')))
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return wrap(errors.BAD_JSON(e.message))
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return wrap(errors.BAD_JSON('the body is empty'))
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return wrap(errors.BAD_REQUEST('content-length does not match the body sent'))
-  }
-  if (e.statusCode === 400 && err instanceof SyntaxError) return wrap(errors.BAD_JSON(err.message))
-  if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) {
-    return new LegacyServiceError(e.code ?? errors.BAD_REQUEST.code, e.statusCode, e.message, { cause: err })
-  }
-  return wrap(errors.INTERNAL())
+  return mapError(err, request, REQUEST_ERRORS)
 }

@@ -1,37 +1,11 @@
 // The unified service's own errors: those of the v3.5 API and of its configuration. The v2.0-compatible
 // endpoints answer with the legacy service's errors instead, so that a client sees the same bytes whichever
 // backend served it. Every error has a stable SY_ERR_* code and a message that says what to fix.
-import { STATUS_CODES } from 'node:http'
+import { errorDefiner, ServiceError } from '../shared/service-error.ts'
 
-export interface UnifiedErrorJson {
-  statusCode: number
-  code: string
-  error: string
-  message: string
-}
+export class UnifiedServiceError extends ServiceError {}
 
-export class UnifiedServiceError extends Error {
-  readonly code: string
-  readonly statusCode: number
-
-  constructor (code: string, statusCode: number, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'UnifiedServiceError'
-    this.code = code
-    this.statusCode = statusCode
-  }
-
-  toJSON (): UnifiedErrorJson {
-    return { statusCode: this.statusCode, code: this.code, error: STATUS_CODES[this.statusCode] ?? 'Error', message: this.message }
-  }
-}
-
-type Factory<A extends unknown[]> = ((...args: A) => UnifiedServiceError) & { code: string, statusCode: number }
-
-function define<A extends unknown[]> (code: string, statusCode: number, message: (...args: A) => string): Factory<A> {
-  const make = (...args: A): UnifiedServiceError => new UnifiedServiceError(code, statusCode, message(...args))
-  return Object.assign(make, { code, statusCode })
-}
+const define = errorDefiner(UnifiedServiceError)
 
 export const errors = {
   // Raised by buildUnifiedService, before anything listens.
@@ -64,7 +38,3 @@ export const errors = {
   INTERNAL: define('SY_ERR_INTERNAL', 500, () =>
     'the unified service failed unexpectedly; its log has the details')
 } as const
-
-export function isUnifiedServiceError (err: unknown): err is UnifiedServiceError {
-  return err instanceof UnifiedServiceError
-}
