@@ -116,7 +116,7 @@ export async function buildGateway (config: GatewayConfig, deps: GatewayDeps = {
     ? sentryReporter(config.secrets.sentry.dsn, { environment: config.secrets.sentry.environment, release: `switchyard@${VERSION}` })
     : NO_REPORTER)
   const shadowing = config.routes.some((r) => r.shadow !== undefined)
-    ? new Shadowing({ config, upstreams, dispatchers: deps.dispatchers, metrics, log, now: deps.now, random: deps.random, reporter })
+    ? new Shadowing({ config, upstreams, dispatchers: deps.dispatchers, metrics, log, sticky: router.sticky, now: deps.now, random: deps.random, reporter })
     : null
   const ctx: ProxyContext = { upstreams, metrics, traffic, log, shadowing, closing: false, inflight: 0, onIdle: null }
   const control = new RolloutControl({

@@ -15,11 +15,13 @@ const BUCKETS = LATENCY_BOUNDS.length + 1 // the last one is everything above a 
 const COUNTS = 4 // legacy, new, legacy errors, new errors
 const SLOT = COUNTS + 2 * BUCKETS
 
+/** One route: its window of slots, and its requests since the start. */
+interface Ring { stamps: Float64Array, values: Uint32Array, total: { legacy: number, new: number } }
+
 export class TrafficWindow {
   readonly seconds: number
   readonly #now: () => number
-  readonly #rings = new Map<string, { stamps: Float64Array, values: Uint32Array }>()
-  readonly #cumulative = new Map<string, { legacy: number, new: number }>()
+  readonly #rings = new Map<string, Ring>()
 
   constructor (opts: { seconds?: number, now?: () => number } = {}) {
     this.seconds = opts.seconds ?? 60
@@ -30,21 +32,16 @@ export class TrafficWindow {
   record (route: string, backend: BackendId, error: boolean, latency?: number): void {
     let ring = this.#rings.get(route)
     if (ring === undefined) {
-      ring = { stamps: new Float64Array(this.seconds).fill(-1), values: new Uint32Array(this.seconds * SLOT) }
+      ring = { stamps: new Float64Array(this.seconds).fill(-1), values: new Uint32Array(this.seconds * SLOT), total: { legacy: 0, new: 0 } }
       this.#rings.set(route, ring)
     }
+    ring.total[backend]++
     const second = Math.floor(this.#now() / 1000)
     const i = second % this.seconds
     if (ring.stamps[i] !== second) {
       ring.stamps[i] = second
       ring.values.fill(0, i * SLOT, i * SLOT + SLOT)
     }
-    let c = this.#cumulative.get(route)
-    if (c === undefined) {
-      c = { legacy: 0, new: 0 }
-      this.#cumulative.set(route, c)
-    }
-    c[backend]++
     const base = i * SLOT
     const b = backend === 'legacy' ? 0 : 1
     ring.values[base + b]!++
@@ -54,7 +51,7 @@ export class TrafficWindow {
 
   /** Requests each backend has answered on a route since the start: what a step plan counts. */
   cumulative (route: string): { legacy: number, new: number } {
-    return { ...(this.#cumulative.get(route) ?? { legacy: 0, new: 0 }) }
+    return { ...(this.#rings.get(route)?.total ?? { legacy: 0, new: 0 }) }
   }
 
   /** Over the last `seconds` (the whole window by default), the current second included. */

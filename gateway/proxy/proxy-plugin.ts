@@ -34,10 +34,7 @@ export async function proxyPlugin (app: FastifyInstance, opts: ProxyPluginOption
     ctx.metrics.decision(route.name, decision.backend, decision.reason)
     const headers = forwardedHeaders(request)
     const body = hasBody(req.headers)
-    const tap = ctx.shadowing === null
-      ? null
-      : ctx.shadowing.begin(route, decision, () => router.sticky.of(req.headers, request.ip),
-        { method: req.method ?? 'GET', path: target.upstreamPath, headers, hasBody: body, requestId: request.id })
+    const tap = ctx.shadowing?.begin(route, decision, request, target.upstreamPath, headers, body) ?? null
     new Exchange(ctx, req, res, {
       route,
       backend: decision.backend,

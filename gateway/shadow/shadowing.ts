@@ -2,12 +2,13 @@
 // shared byte budget, and what happens to each result (comparison, noise, statistics, metrics). The
 // client's exchange only asks begin() for a tap; everything else happens off its path, after its answer.
 import { Pool, type Dispatcher } from 'undici'
-import type { FastifyBaseLogger } from 'fastify'
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import type { GatewayConfig } from '../config/load.ts'
 import type { BackendId, ShadowConfig } from '../config/schema.ts'
 import type { GatewayMetrics } from '../metrics/metrics.ts'
 import type { Decision } from '../routing/decide.ts'
 import type { Route } from '../routing/route-table.ts'
+import type { StickyKey } from '../routing/sticky-key.ts'
 import type { Upstream } from '../proxy/upstream.ts'
 import { ByteBudget } from './byte-budget.ts'
 import { compareAnswers } from './compare.ts'
@@ -26,13 +27,15 @@ export interface ShadowingOptions {
   dispatchers?: Partial<Record<BackendId, Dispatcher>>
   metrics: GatewayMetrics
   log: FastifyBaseLogger
+  /** The rollout's sticky key, which the sample is drawn by. */
+  sticky: StickyKey
   now?: () => number
   /** Which shadowed requests also learn noise; injected so that tests can pin it. */
   random?: () => number
   reporter?: ErrorReporter
 }
 
-export interface ShadowRequestInfo {
+interface ShadowRequestInfo {
   method: string
   /** The path forwarded upstream, query string included. */
   path: string
@@ -117,16 +120,19 @@ export class Shadowing {
    * the other backend does not speak that version. Sampling hashes the sticky key with the route, so a
    * user is always, or never, shadowed at a given percentage, independently of the rollout's own buckets.
    */
-  begin (route: Route, decision: Decision, stickyKey: () => string, request: ShadowRequestInfo): ShadowJob | null {
+  begin (route: Route, decision: Decision, client: FastifyRequest, path: string, headers: Record<string, string | string[]>, hasBody: boolean): ShadowJob | null {
+    // On the request path: the cheap refusals come first, and nothing is built for a request not shadowed.
     const plan = this.#plans.get(route.name)
     if (plan === undefined || plan.config.percent === 0 || decision.reason === 'version' || this.#fetches.closed) return null
-    if (!plan.methods.has(request.method)) return null
-    if (sampleBucket(stickyKey(), route.name) >= plan.config.percent) return null
+    const method = client.raw.method ?? 'GET'
+    if (!plan.methods.has(method)) return null
+    if (sampleBucket(this.#o.sticky.of(client.raw.headers, client.ip), route.name) >= plan.config.percent) return null
     if (plan.inflight >= plan.config.concurrency) {
       this.#record(plan, { kind: 'dropped', reason: 'concurrency' })
       return null
     }
     plan.inflight++
+    const request: ShadowRequestInfo = { method, path, headers, hasBody, requestId: client.id }
     const primary = decision.backend
     const limits = { timeoutMs: plan.config.timeout_ms, maxBytes: plan.config.max_body_bytes, budget: this.budget }
     return new ShadowJob({
