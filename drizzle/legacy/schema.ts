@@ -3,8 +3,8 @@
 //
 // Timestamps keep milliseconds (precision 3) so that a value survives a round trip through a JavaScript
 // Date exactly; the backfill and the sync compare them.
-import { sql } from 'drizzle-orm'
-import { bigint, bigserial, customType, doublePrecision, index, integer, jsonb, numeric, pgSchema, text, timestamp, vector } from 'drizzle-orm/pg-core'
+import { bigint, bigserial, index, numeric, pgSchema, text, timestamp, vector } from 'drizzle-orm/pg-core'
+import { syncTables } from '../sync-tables.ts'
 
 export const EMBEDDING_DIMENSIONS = 768
 
@@ -40,52 +40,8 @@ export const items = legacy.table('items', {
   index('items_embedding_hnsw_idx').using('hnsw', t.embedding.op('vector_cosine_ops'))
 ])
 
-// Change capture for the two-way sync: see the capture trigger migration for why the transaction id is kept.
-export const xid8 = customType<{ data: string }>({ dataType: () => 'xid8' })
-
-export const syncChanges = legacy.table('sync_changes', {
-  seq: bigserial('seq', { mode: 'number' }).primaryKey(),
-  xid: xid8('xid').notNull().default(sql`pg_current_xact_id()`),
-  op: text('op').notNull(),
-  rowId: bigint('row_id', { mode: 'number' }).notNull(),
-  changedAt: timestamp('changed_at', { precision: 3, withTimezone: true, mode: 'date' }).notNull().default(sql`clock_timestamp()`)
-}, (t) => [index('sync_changes_xid_seq_idx').on(t.xid, t.seq)])
-
-export const tombstones = legacy.table('item_tombstones', {
-  rowId: bigint('row_id', { mode: 'number' }).primaryKey(),
-  deletedAt: timestamp('deleted_at', { precision: 3, withTimezone: true, mode: 'date' }).notNull()
-})
-
-/** Where the unified → legacy direction stands, kept in the database it writes to. */
-export const syncPositions = legacy.table('sync_positions', {
-  direction: text('direction').primaryKey(),
-  xid: xid8('xid').notNull(),
-  seq: bigint('seq', { mode: 'number' }).notNull(),
-  applied: bigint('applied', { mode: 'number' }).notNull().default(0),
-  updatedAt: timestamp('updated_at', { precision: 3, withTimezone: true, mode: 'date' }).notNull().defaultNow(),
-  /** The last failure of this direction, for `sync status` (cleared by the next committed batch). */
-  lastError: text('last_error'),
-  lastErrorAt: timestamp('last_error_at', { precision: 3, withTimezone: true, mode: 'date' }),
-  /** Conflicts this direction resolved for the target: an incoming change older than the target's version. */
-  conflicts: bigint('conflicts', { mode: 'number' }).notNull().default(0),
-  /** Rows applied per second over the follower's last 10 s, and when it measured that (stale: not running). */
-  rowsPerSecond: doublePrecision('rows_per_second').notNull().default(0),
-  rateAt: timestamp('rate_at', { precision: 3, withTimezone: true, mode: 'date' })
-})
-
-export const syncDeadLetters = legacy.table('sync_dead_letters', {
-  id: bigserial('id', { mode: 'number' }).primaryKey(),
-  direction: text('direction').notNull(),
-  rowId: bigint('row_id', { mode: 'number' }).notNull(),
-  op: text('op').notNull(),
-  sourceXid: xid8('source_xid').notNull(),
-  sourceSeq: bigint('source_seq', { mode: 'number' }).notNull(),
-  reason: text('reason').notNull(),
-  payload: jsonb('payload'),
-  attempts: integer('attempts').notNull().default(1),
-  parkedAt: timestamp('parked_at', { precision: 3, withTimezone: true, mode: 'date' }).notNull().defaultNow(),
-  replayedAt: timestamp('replayed_at', { precision: 3, withTimezone: true, mode: 'date' })
-})
+// The sync tables of the legacy side; the unified → legacy direction keeps its position here.
+export const { syncChanges, tombstones, syncPositions, syncDeadLetters } = syncTables(legacy, 'item_tombstones')
 
 export type LegacyUser = typeof users.$inferSelect
 export type LegacyItem = typeof items.$inferSelect

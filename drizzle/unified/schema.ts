@@ -6,9 +6,10 @@
 // starts at 10^12, far above any id the legacy sequence will reach, so the two never collide.
 import { sql } from 'drizzle-orm'
 import {
-  bigint, bigserial, check, customType, doublePrecision, index, integer, jsonb, numeric, pgSchema, text, timestamp, uniqueIndex, uuid, vector
+  bigint, check, customType, index, integer, jsonb, numeric, pgSchema, text, timestamp, uniqueIndex, uuid, vector
 } from 'drizzle-orm/pg-core'
-import { EMBEDDING_DIMENSIONS, xid8 } from '../legacy/schema.ts'
+import { EMBEDDING_DIMENSIONS } from '../legacy/schema.ts'
+import { syncTables } from '../sync-tables.ts'
 
 export const unified = pgSchema('unified')
 
@@ -92,50 +93,9 @@ export const migrationCheckpoints = unified.table('migration_checkpoints', {
   finishedAt: timestamp('finished_at', { precision: 3, withTimezone: true, mode: 'date' })
 })
 
-// Change capture for the two-way sync, keyed by the garment's v2.0 id (legacy_id), which both sides share.
-export const syncChanges = unified.table('sync_changes', {
-  seq: bigserial('seq', { mode: 'number' }).primaryKey(),
-  xid: xid8('xid').notNull().default(sql`pg_current_xact_id()`),
-  op: text('op').notNull(),
-  rowId: bigint('row_id', { mode: 'number' }).notNull(),
-  changedAt: timestamp('changed_at', { precision: 3, withTimezone: true, mode: 'date' }).notNull().default(sql`clock_timestamp()`)
-}, (t) => [index('sync_changes_xid_seq_idx').on(t.xid, t.seq)])
-
-export const tombstones = unified.table('garment_tombstones', {
-  rowId: bigint('row_id', { mode: 'number' }).primaryKey(),
-  deletedAt: timestamp('deleted_at', { precision: 3, withTimezone: true, mode: 'date' }).notNull()
-})
-
-/** Where the legacy → unified direction stands, kept in the database it writes to. */
-export const syncPositions = unified.table('sync_positions', {
-  direction: text('direction').primaryKey(),
-  xid: xid8('xid').notNull(),
-  seq: bigint('seq', { mode: 'number' }).notNull(),
-  applied: bigint('applied', { mode: 'number' }).notNull().default(0),
-  updatedAt: stamp('updated_at'),
-  /** The last failure of this direction, for `sync status` (cleared by the next committed batch). */
-  lastError: text('last_error'),
-  lastErrorAt: timestamp('last_error_at', { precision: 3, withTimezone: true, mode: 'date' }),
-  /** Conflicts this direction resolved for the target: an incoming change older than the target's version. */
-  conflicts: bigint('conflicts', { mode: 'number' }).notNull().default(0),
-  /** Rows applied per second over the follower's last 10 s, and when it measured that (stale: not running). */
-  rowsPerSecond: doublePrecision('rows_per_second').notNull().default(0),
-  rateAt: timestamp('rate_at', { precision: 3, withTimezone: true, mode: 'date' })
-})
-
-export const syncDeadLetters = unified.table('sync_dead_letters', {
-  id: bigserial('id', { mode: 'number' }).primaryKey(),
-  direction: text('direction').notNull(),
-  rowId: bigint('row_id', { mode: 'number' }).notNull(),
-  op: text('op').notNull(),
-  sourceXid: xid8('source_xid').notNull(),
-  sourceSeq: bigint('source_seq', { mode: 'number' }).notNull(),
-  reason: text('reason').notNull(),
-  payload: jsonb('payload'),
-  attempts: integer('attempts').notNull().default(1),
-  parkedAt: stamp('parked_at'),
-  replayedAt: timestamp('replayed_at', { precision: 3, withTimezone: true, mode: 'date' })
-})
+// The sync tables of the unified side, keyed by the garment's v2.0 id (legacy_id), which both sides share;
+// the legacy → unified direction keeps its position here.
+export const { syncChanges, tombstones, syncPositions, syncDeadLetters } = syncTables(unified, 'garment_tombstones')
 
 export type Garment = typeof garments.$inferSelect
 export type NewGarment = typeof garments.$inferInsert
