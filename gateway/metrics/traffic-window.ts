@@ -3,6 +3,7 @@
 // Memory is fixed by the window's length and the number of routes. The clock is injected so tests need no
 // sleeps.
 import type { BackendId } from '../config/schema.ts'
+import { SlotCounters } from './slot-counters.ts'
 
 export interface WindowTotals { legacy: number, new: number, legacyErrors: number, newErrors: number }
 
@@ -16,7 +17,7 @@ const COUNTS = 4 // legacy, new, legacy errors, new errors
 const SLOT = COUNTS + 2 * BUCKETS
 
 /** One route: its window of slots, and its requests since the start. */
-interface Ring { stamps: Float64Array, values: Uint32Array, total: { legacy: number, new: number } }
+interface Ring { slots: SlotCounters, total: { legacy: number, new: number } }
 
 export class TrafficWindow {
   readonly seconds: number
@@ -32,21 +33,16 @@ export class TrafficWindow {
   record (route: string, backend: BackendId, error: boolean, latency?: number): void {
     let ring = this.#rings.get(route)
     if (ring === undefined) {
-      ring = { stamps: new Float64Array(this.seconds).fill(-1), values: new Uint32Array(this.seconds * SLOT), total: { legacy: 0, new: 0 } }
+      ring = { slots: new SlotCounters(this.seconds, SLOT), total: { legacy: 0, new: 0 } }
       this.#rings.set(route, ring)
     }
     ring.total[backend]++
-    const second = Math.floor(this.#now() / 1000)
-    const i = second % this.seconds
-    if (ring.stamps[i] !== second) {
-      ring.stamps[i] = second
-      ring.values.fill(0, i * SLOT, i * SLOT + SLOT)
-    }
-    const base = i * SLOT
+    const values = ring.slots.values
+    const base = ring.slots.current(this.#now())
     const b = backend === 'legacy' ? 0 : 1
-    ring.values[base + b]!++
-    if (error) ring.values[base + 2 + b]!++
-    if (latency !== undefined) ring.values[base + COUNTS + b * BUCKETS + bucketOf(latency)]!++
+    values[base + b]!++
+    if (error) values[base + 2 + b]!++
+    if (latency !== undefined) values[base + COUNTS + b * BUCKETS + bucketOf(latency)]!++
   }
 
   /** Requests each backend has answered on a route since the start: what a step plan counts. */
@@ -79,13 +75,7 @@ export class TrafficWindow {
   #each (route: string, seconds: number, fn: (values: Uint32Array, base: number) => void): void {
     const ring = this.#rings.get(route)
     if (ring === undefined) return
-    const span = Math.min(this.seconds, Math.max(1, Math.ceil(seconds)))
-    const now = Math.floor(this.#now() / 1000)
-    for (let i = 0; i < this.seconds; i++) {
-      const stamp = ring.stamps[i]!
-      if (stamp < 0 || now - stamp >= span) continue
-      fn(ring.values, i * SLOT)
-    }
+    ring.slots.each(this.#now(), seconds, (base) => fn(ring.slots.values, base))
   }
 }
 

@@ -6,6 +6,7 @@ import { NoiseSet, type NoiseField } from './noise-set.ts'
 import { compileRedaction } from './redact.ts'
 import { SampleRing, type Sample, type SampleInput } from './sample-ring.ts'
 import type { Difference } from './types.ts'
+import { SlotCounters } from '../metrics/slot-counters.ts'
 
 export const DEFAULT_WINDOW_SECONDS = 60
 /** Error and drop reasons are a small fixed set; this only guards against a caller passing free text. */
@@ -149,45 +150,32 @@ export class ShadowStats {
   }
 }
 
-// Compared and mismatched counts in one-second slots, as TrafficWindow keeps traffic: a slot is reused
-// once its second has left the window, so memory is fixed by the window's length.
+// Compared and mismatched counts per second (slot: compared, mismatched).
 class CompareWindow {
   readonly seconds: number
   readonly #now: () => number
-  readonly #stamps: Float64Array
-  readonly #values: Uint32Array // per slot: compared, mismatched
+  readonly #slots: SlotCounters
 
   constructor (seconds: number, now: () => number) {
-    if (!Number.isInteger(seconds) || seconds < 1) throw new RangeError(`windowSeconds must be an integer of 1 or more, not ${seconds}`)
     this.seconds = seconds
     this.#now = now
-    this.#stamps = new Float64Array(seconds).fill(-1)
-    this.#values = new Uint32Array(seconds * 2)
+    this.#slots = new SlotCounters(seconds, 2)
   }
 
   add (mismatch: boolean): void {
-    const second = Math.floor(this.#now() / 1000)
-    const i = second % this.seconds
-    if (this.#stamps[i] !== second) {
-      this.#stamps[i] = second
-      this.#values.fill(0, i * 2, i * 2 + 2)
-    }
-    this.#values[i * 2] = this.#values[i * 2]! + 1
-    if (mismatch) this.#values[i * 2 + 1] = this.#values[i * 2 + 1]! + 1
+    const base = this.#slots.current(this.#now())
+    this.#slots.values[base]!++
+    if (mismatch) this.#slots.values[base + 1]!++
   }
 
   /** The last `seconds` seconds, the current one included; clamped to 1..the window (NaN: the window). */
   totals (seconds: number): { compared: number, mismatched: number } {
-    const span = Number.isNaN(seconds) ? this.seconds : Math.min(this.seconds, Math.max(1, Math.ceil(seconds)))
-    const now = Math.floor(this.#now() / 1000)
     let compared = 0
     let mismatched = 0
-    for (let i = 0; i < this.seconds; i++) {
-      const stamp = this.#stamps[i]!
-      if (stamp < 0 || now - stamp >= span) continue
-      compared += this.#values[i * 2]!
-      mismatched += this.#values[i * 2 + 1]!
-    }
+    this.#slots.each(this.#now(), Number.isNaN(seconds) ? this.seconds : seconds, (base) => {
+      compared += this.#slots.values[base]!
+      mismatched += this.#slots.values[base + 1]!
+    })
     return { compared, mismatched }
   }
 }
