@@ -12,8 +12,16 @@ import { checkRoutes } from './check-routes.ts'
 export interface Secrets {
   /** SWITCHYARD_ADMIN_TOKEN: the bearer token of the admin API; null leaves it open on loopback only. */
   adminToken: string | null
-  /** UNLEASH_URL and UNLEASH_API_TOKEN: the Unleash server, or null for the embedded flag file. */
-  unleash: { url: string, apiToken: string } | null
+  /**
+   * UNLEASH_URL and UNLEASH_API_TOKEN: the Unleash server, or null for the embedded flag file. With
+   * UNLEASH_ADMIN_TOKEN (an admin token of that server) the gateway writes percentages and rollbacks back
+   * through the Admin API; without it the server's flags are read-only to the gateway.
+   */
+  unleash: { url: string, apiToken: string, adminToken: string | null } | null
+  /** REDIS_URL: the Redis shared by every replica (overrides, states, windowed counters), or null for one replica. */
+  redis: { url: string } | null
+  /** PROMETHEUS_URL: the Prometheus that rules of metric `promql` query, or null when no rule does. */
+  prometheus: { url: string } | null
   /** SENTRY_DSN (with SENTRY_ENVIRONMENT): where errors and rollbacks are reported, or null for nowhere. */
   sentry: { dsn: string, environment: string } | null
 }
@@ -74,6 +82,18 @@ export function buildConfig (raw: unknown, opts: { source?: string | null, baseD
   if (unleashUrl !== null && unleashToken === null) {
     problems.push('UNLEASH_API_TOKEN: required when UNLEASH_URL is set (a client token of the Unleash server)')
   }
+  const unleashAdminToken = nonEmpty(env.UNLEASH_ADMIN_TOKEN)
+  if (unleashAdminToken !== null && unleashUrl === null) {
+    problems.push('UNLEASH_ADMIN_TOKEN: set without UNLEASH_URL; set the server\'s URL too, or unset the token to use the embedded flag file')
+  }
+  const redisUrl = nonEmpty(env.REDIS_URL)
+  if (redisUrl !== null && !/^rediss?:\/\/[^\s]+$/.test(redisUrl)) {
+    problems.push(`REDIS_URL: expected a redis:// or rediss:// URL such as redis://redis:6379/0, got ${JSON.stringify(redisUrl)}`)
+  }
+  const prometheusUrl = nonEmpty(env.PROMETHEUS_URL)
+  if (prometheusUrl !== null && !/^https?:\/\/[^\s]+$/.test(prometheusUrl)) {
+    problems.push(`PROMETHEUS_URL: expected an http(s) URL such as http://prometheus:9090, got ${JSON.stringify(prometheusUrl)}`)
+  }
   const sentryDsn = nonEmpty(env.SENTRY_DSN)
   if (sentryDsn !== null && !/^https?:\/\/[^@/\s]+@[^/\s]+\/.+$/.test(sentryDsn)) {
     problems.push(`SENTRY_DSN: expected a Sentry DSN such as https://<key>@o0.ingest.sentry.io/<project>, got ${JSON.stringify(sentryDsn)}`)
@@ -93,7 +113,9 @@ export function buildConfig (raw: unknown, opts: { source?: string | null, baseD
     stateDir: resolve(opts.baseDir, nonEmpty(env.SWITCHYARD_STATE_DIR) ?? completed.state.dir),
     secrets: {
       adminToken,
-      unleash: unleashUrl !== null && unleashToken !== null ? { url: unleashUrl, apiToken: unleashToken } : null,
+      unleash: unleashUrl !== null && unleashToken !== null ? { url: unleashUrl, apiToken: unleashToken, adminToken: unleashAdminToken } : null,
+      redis: redisUrl !== null ? { url: redisUrl } : null,
+      prometheus: prometheusUrl !== null ? { url: prometheusUrl.replace(/\/+$/, '') } : null,
       sentry: sentryDsn !== null ? { dsn: sentryDsn, environment: nonEmpty(env.SENTRY_ENVIRONMENT) ?? 'production' } : null
     }
   }

@@ -18,6 +18,10 @@ export interface MetricsOptions {
   /** Reads the current percentage of every flag, at scrape time. */
   rolloutPercents: () => Iterable<[string, number]>
   buckets?: number[]
+  /** Whether each dependency the gateway is configured with (redis, unleash, prometheus) answers, at scrape time. */
+  dependencies?: () => Iterable<[string, boolean]>
+  /** Whether this replica holds the rule evaluator's lease now, at scrape time. */
+  leader?: () => boolean
   /** Collect Node's default process metrics (on by default). */
   processMetrics?: boolean
 }
@@ -35,6 +39,7 @@ export class GatewayMetrics {
   readonly #shadowDuration: Histogram<'route' | 'backend'>
   readonly #rollbacks: Counter<'flag' | 'rule'>
   readonly #verdicts: Counter<'rule' | 'flag' | 'verdict'>
+  readonly #dependencyErrors: Counter<'dependency'>
   readonly #children = new Map<string, any>()
 
   constructor (registry: Registry, opts: MetricsOptions) {
@@ -119,6 +124,30 @@ export class GatewayMetrics {
         for (const [flag, pct] of percents()) gauge.set({ flag }, pct)
       }
     })
+    const dependencies = opts.dependencies ?? (() => [])
+    const up: Gauge<'dependency'> = new client.Gauge({
+      name: 'switchyard_dependency_up',
+      help: 'Whether a dependency of the gateway answers (1) or not (0): redis, unleash, prometheus. While one is down the gateway routes on the last state it knew.',
+      labelNames: ['dependency'],
+      registers,
+      collect () {
+        up.reset()
+        for (const [dependency, ok] of dependencies()) up.set({ dependency }, ok ? 1 : 0)
+      }
+    })
+    this.#dependencyErrors = new client.Counter({
+      name: 'switchyard_dependency_errors_total',
+      help: 'Failed calls to a dependency of the gateway (redis, unleash, prometheus).',
+      labelNames: ['dependency'],
+      registers
+    })
+    const leader = opts.leader ?? (() => true)
+    const lease: Gauge = new client.Gauge({
+      name: 'switchyard_rule_evaluator_leader',
+      help: 'Whether this replica evaluates the rollback rules now (1): with REDIS_URL one replica at a time holds the lease.',
+      registers,
+      collect () { lease.set(leader() ? 1 : 0) }
+    })
     if (opts.processMetrics !== false) client.collectDefaultMetrics({ register: registry })
   }
 
@@ -165,6 +194,10 @@ export class GatewayMetrics {
 
   ruleVerdict (rule: string, flag: string, verdict: 'pass' | 'fail' | 'inconclusive'): void {
     this.#child(this.#verdicts, `rv\0${rule}\0${flag}\0${verdict}`, [rule, flag, verdict]).inc()
+  }
+
+  dependencyError (dependency: 'redis' | 'unleash' | 'prometheus'): void {
+    this.#child(this.#dependencyErrors, `de\0${dependency}`, [dependency]).inc()
   }
 
   #child (metric: Counter<any> | Histogram<any>, key: string, labels: string[]): any {

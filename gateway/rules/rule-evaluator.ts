@@ -14,12 +14,22 @@ import type { ErrorReporter } from '../observability/error-reporter.ts'
 import type { FlagStates } from '../state/flag-states.ts'
 import { evaluate, type RuleInput, type Verdict } from './verdict.ts'
 
+/** What the rules read: this replica's windows, or with REDIS_URL every replica's. */
+export type RuleWindows = Pick<TrafficWindow, 'totals' | 'latencies'>
+export type ShadowWindows = Pick<Shadowing, 'mismatchRate'>
+
 export interface RuleEvaluatorOptions {
   rules: readonly RuleConfig[]
   intervalMs: number
   routes: readonly Route[]
-  traffic: TrafficWindow
-  shadowing: Shadowing | null
+  traffic: RuleWindows
+  shadowing: ShadowWindows | null
+  /**
+   * Whether this replica evaluates now (with REDIS_URL, the one holding the lease), asked before each
+   * evaluation; and what to do first when it does (fetch every replica's windows). Both default to this
+   * replica alone.
+   */
+  leader?: { holds: () => boolean, before?: () => Promise<void> }
   states: FlagStates
   control: RolloutControl
   metrics: GatewayMetrics
@@ -96,6 +106,15 @@ export class RuleEvaluator {
 
   /** One evaluation of every rule on every flag in its scope; rolls back where a rule has failed enough. */
   async tick (): Promise<void> {
+    const leader = this.#o.leader
+    if (leader !== undefined) {
+      if (!leader.holds()) {
+        // Another replica evaluates: counts kept here would be stale when this one takes over.
+        for (const s of this.#state.values()) s.failing = 0
+        return
+      }
+      await leader.before?.()
+    }
     for (const rule of this.#o.rules) {
       for (const flag of rule.flags ?? this.#routesOf.keys()) {
         const state = this.#state.get(key(rule.name, flag))!

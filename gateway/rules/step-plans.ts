@@ -16,7 +16,8 @@ import type { RuleState } from './rule-evaluator.ts'
 export interface StepPlansOptions {
   plans: readonly PlanConfig[]
   routes: readonly Route[]
-  traffic: TrafficWindow
+  /** Requests each backend has answered per route: this replica's, or with REDIS_URL every replica's. */
+  traffic: Pick<TrafficWindow, 'cumulative'>
   flags: FlagSource
   states: FlagStates
   control: RolloutControl
