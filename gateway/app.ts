@@ -12,6 +12,7 @@ import { adminPlugin } from './admin/admin-plugin.ts'
 import { healthPlugin } from './admin/health-plugin.ts'
 import type { GatewayConfig } from './config/load.ts'
 import type { BackendId } from './config/schema.ts'
+import { Cluster } from './cluster/cluster.ts'
 import { RolloutControl } from './control/rollout-control.ts'
 import { errors } from './errors.ts'
 import { EmbeddedFlags, ServerFlags, type FlagSource } from './flags/flag-source.ts'
@@ -52,6 +53,8 @@ export interface Gateway {
   readonly shadowing: Shadowing | null
   readonly rules: RuleEvaluator
   readonly flags: FlagSource
+  /** Null without REDIS_URL (a single replica). */
+  readonly cluster: Cluster | null
   readonly ready: boolean
   readonly inflight: number
   listen (): Promise<{ proxyUrl: string, adminUrl: string }>
@@ -82,7 +85,7 @@ export async function buildGateway (config: GatewayConfig, deps: GatewayDeps = {
   const log = proxy.log
   acceptEveryMethod(proxy)
 
-  const flags = deps.flags ?? (config.secrets.unleash !== null
+  const rawFlags = deps.flags ?? (config.secrets.unleash !== null
     ? new ServerFlags(config.secrets.unleash.url, {
       appName: config.flags.app_name,
       environment: config.flags.environment,
@@ -92,22 +95,47 @@ export async function buildGateway (config: GatewayConfig, deps: GatewayDeps = {
       log
     })
     : new EmbeddedFlags(config.flagsFile, { appName: config.flags.app_name, environment: config.flags.environment, log }))
-  await flags.start()
+  await rawFlags.start()
 
   const states = new FlagStates(config.stateDir)
   await states.load()
   const audit = new AuditLog(config.stateDir)
   await audit.open()
 
-  const router = buildRouter(config, flags, states)
-  checkFlagsExist(router.table.flags(), flags, log)
-
   const registry = deps.registry ?? new Registry()
+  // Declared before the metrics, which read the cluster's and the flags' health at scrape time.
+  let cluster: Cluster | null = null
+  let flags: FlagSource = rawFlags
   const metrics = new GatewayMetrics(registry, {
-    rolloutPercents: () => router.table.flags().map((f) => [f, states.isOverridden(f) ? 0 : flags.percent(f)])
+    rolloutPercents: () => router.table.flags().map((f) => [f, states.isOverridden(f) ? 0 : flags.percent(f)]),
+    dependencies: () => [
+      ...(cluster !== null ? [['redis', cluster.link.up] as [string, boolean]] : []),
+      ...dependencyHealth(flags)
+    ],
+    leader: () => cluster === null || cluster.leader.holds()
   })
   // Long enough for the admin API's minute and for the longest rule window.
-  const traffic = new TrafficWindow({ seconds: Math.max(WINDOW_SECONDS, ...config.rules.list.map((r) => r.window_seconds)), now: deps.now })
+  const windowSeconds = Math.max(WINDOW_SECONDS, ...config.rules.list.map((r) => r.window_seconds))
+  if (config.secrets.redis !== null) {
+    cluster = new Cluster({
+      url: config.secrets.redis.url,
+      config: config.cluster,
+      states,
+      routes: config.routes.map((r) => r.name),
+      seconds: windowSeconds,
+      metrics,
+      log,
+      now: deps.now
+    })
+    flags = cluster.shareFlags(rawFlags)
+  }
+
+  const router = buildRouter(config, flags, states)
+  checkFlagsExist(router.table.flags(), flags, log)
+  await cluster?.start()
+
+  const shared = cluster?.windows
+  const traffic = new TrafficWindow({ seconds: windowSeconds, now: deps.now, ...(shared !== undefined ? { tap: (route, backend, error, latency) => shared.record(route, backend, error, latency) } : {}) })
   const upstreams = {
     legacy: new Upstream('legacy', config.backends.legacy, deps.dispatchers?.legacy),
     new: new Upstream('new', config.backends.new, deps.dispatchers?.new)
@@ -116,8 +144,9 @@ export async function buildGateway (config: GatewayConfig, deps: GatewayDeps = {
     ? sentryReporter(config.secrets.sentry.dsn, { environment: config.secrets.sentry.environment, release: `switchyard@${VERSION}` })
     : NO_REPORTER)
   const shadowing = config.routes.some((r) => r.shadow !== undefined)
-    ? new Shadowing({ config, upstreams, dispatchers: deps.dispatchers, metrics, log, sticky: router.sticky, now: deps.now, random: deps.random, reporter })
+    ? new Shadowing({ config, upstreams, dispatchers: deps.dispatchers, metrics, log, sticky: router.sticky, now: deps.now, random: deps.random, reporter, ...(shared !== undefined ? { onCompared: (route: string, mismatched: boolean) => shared.recordComparison(route, mismatched) } : {}) })
     : null
+  cluster?.windows.readLocally({ traffic, shadow: shadowing })
   const ctx: ProxyContext = { upstreams, metrics, traffic, log, shadowing, closing: false, inflight: 0, onIdle: null }
   const control = new RolloutControl({
     flags,
@@ -132,14 +161,16 @@ export async function buildGateway (config: GatewayConfig, deps: GatewayDeps = {
   // Declared before the rules, which call it after each evaluation, and read the rules' verdicts.
   let plans: StepPlans | null = null
   const rules = new RuleEvaluator({
-    after: async () => { await plans?.tick() },
+    // While Redis is away a plan does not advance: it cannot see every replica's traffic.
+    after: async () => { if (cluster === null || cluster.link.up) await plans?.tick() },
     reporter,
     always: config.plans.length > 0,
     rules: config.rules.list,
     intervalMs: config.rules.interval_ms,
     routes: router.table.routes,
-    traffic,
-    shadowing,
+    traffic: cluster?.windows.traffic ?? traffic,
+    shadowing: cluster?.windows.shadow ?? shadowing,
+    ...(cluster !== null ? { leader: cluster.leader } : {}),
     states,
     control,
     metrics,
@@ -149,7 +180,7 @@ export async function buildGateway (config: GatewayConfig, deps: GatewayDeps = {
   plans = new StepPlans({
     plans: config.plans,
     routes: router.table.routes,
-    traffic,
+    traffic: cluster?.windows ?? traffic,
     flags,
     states,
     control,
@@ -189,7 +220,8 @@ export async function buildGateway (config: GatewayConfig, deps: GatewayDeps = {
     shadowing,
     rules,
     plans,
-    reporter
+    reporter,
+    cluster
   })
   if (adminToken === null) log.warn({ host: config.admin.host }, 'SWITCHYARD_ADMIN_TOKEN is not set: the admin API is open to every local process')
 
@@ -203,6 +235,7 @@ export async function buildGateway (config: GatewayConfig, deps: GatewayDeps = {
     shadowing,
     rules,
     flags,
+    cluster,
     get ready () { return notReadyBecause().length === 0 },
     get inflight () { return ctx.inflight },
     async listen () {
@@ -225,6 +258,7 @@ export async function buildGateway (config: GatewayConfig, deps: GatewayDeps = {
           await proxyClosed
         }
         await rules.stop()
+        await cluster?.close()
         await reporter.flush(2_000)
         await admin.close()
         await flags.close()
@@ -244,4 +278,10 @@ function checkFlagsExist (used: string[], flags: FlagSource, log: FastifyBaseLog
   }
   // An Unleash server may not have them yet, or may not have answered: those routes stay on legacy.
   log.warn({ missing }, 'routes use flags the Unleash server does not know (yet); their traffic stays on legacy')
+}
+
+/** Whether the flag source's server answers, when it has one (the Unleash server). */
+function dependencyHealth (flags: FlagSource): Array<[string, boolean]> {
+  const healthy = (flags as { healthy?: unknown }).healthy
+  return flags.kind === 'unleash' && typeof healthy === 'boolean' ? [['unleash', healthy]] : []
 }

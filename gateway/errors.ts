@@ -102,6 +102,8 @@ export const errors = {
   FLAG_READ_ONLY: define('SY_ERR_FLAG_SOURCE_READ_ONLY', 501, (why: string) => why),
   FLAG_WRITE_FAILED: define('SY_ERR_FLAG_WRITE_FAILED', 500, (flag: string, why: string) =>
     `could not save the new state of ${flag}: ${why}; nothing was changed`),
+  SHARED_STATE_UNAVAILABLE: define('SY_ERR_SHARED_STATE_UNAVAILABLE', 503, (why: string) =>
+    `Redis, which every replica shares its state through, cannot be reached (${why}); nothing was changed. Retry when it is back (switchyard status shows it); a rollback still works meanwhile.`),
   AUDIT_WRITE_FAILED: define('SY_ERR_AUDIT_WRITE_FAILED', 500, (why: string) =>
     `could not write the audit log: ${why}; the change was undone`)
 } as const

@@ -66,7 +66,8 @@ t.test('a fault rolls the flag back and the plan stops there', async (t) => {
   await put(gw, 10)
   await within(5_000, 'traffic on new', async () => (await plan(gw)).waiting_for.every((w) => !w.startsWith('requests')) ? true : undefined, 50)
   fault.errors = true
-  const p = await within(10_000, 'the rollback', async () => { const x = await plan(gw); return x.state === 'rolled_back' ? x : undefined }, 50)
+  // The override comes first and the 0 % a moment later: wait for both.
+  const p = await within(10_000, 'the rollback', async () => { const x = await plan(gw); return x.state === 'rolled_back' && x.percent === 0 ? x : undefined }, 50)
   t.match(p.value, { percent: 0, waiting_for: [/^a person to start it/, 'the flag is rolled_back', /^the hold/, /^requests to new/] }, 'rolled back by the rule; the plan waits')
 })
 

@@ -14,6 +14,7 @@ import type { RuleEvaluator } from '../rules/rule-evaluator.ts'
 import type { StepPlans } from '../rules/step-plans.ts'
 import type { ErrorReporter } from '../observability/error-reporter.ts'
 import type { FlagStates } from '../state/flag-states.ts'
+import type { Cluster } from '../cluster/cluster.ts'
 import { tokenChecker } from './auth.ts'
 import { EventsQuery, FlagParams, ReasonBody, RouteParams, SetPercentBody, responses } from './schemas.ts'
 import { shadowRouteJson, shadowSampleJson } from './shadow-json.ts'
@@ -32,7 +33,22 @@ export interface AdminPluginOptions {
   rules: RuleEvaluator
   plans: StepPlans
   reporter: ErrorReporter
+  cluster: Cluster | null
 }
+
+const ClusterStatusSchema = {
+  type: 'object',
+  properties: {
+    enabled: { type: 'boolean', description: 'false: one replica, state in process (no REDIS_URL)' },
+    replica: { type: 'string' },
+    redis: { type: 'object', properties: { url: { type: 'string' }, up: { type: 'boolean' }, last_error: { type: ['string', 'null'] } } },
+    leader: { type: ['string', 'null'], description: 'the replica that evaluates the rules, as last seen' },
+    this_replica_leads: { type: 'boolean' },
+    shared_windows: { type: 'boolean', description: 'whether the rules read every replica\'s counters (false while Redis is away)' },
+    pending_changes: { type: 'integer', description: 'changes made here while Redis was away, not yet shared' },
+    last_resync: { type: ['string', 'null'] }
+  }
+} as const
 
 const MAX_ACTOR = 200
 
@@ -132,6 +148,10 @@ export async function adminPlugin (app: FastifyInstance, opts: AdminPluginOption
   app.get('/admin/rules', {
     schema: { summary: 'Every rule on every flag it watches: the last verdict, the value observed, and failing evaluations in a row', response: { 200: responses.rules, 401: responses.error } }
   }, async () => ({ rules: opts.rules.snapshot() }))
+
+  app.get('/admin/cluster', {
+    schema: { summary: 'The replicas\' shared state: Redis, which replica evaluates the rules, and what waits to be shared', response: { 200: ClusterStatusSchema, 401: responses.error } }
+  }, async () => opts.cluster === null ? { enabled: false } : { enabled: true, ...opts.cluster.status() })
 
   app.get('/admin/shadow', {
     schema: { summary: 'Shadow comparison of every shadowed route: counts, match rate, window, top fields, noise', response: { 200: responses.shadowList, 401: responses.error } }

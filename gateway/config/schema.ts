@@ -170,6 +170,13 @@ export const ConfigSchema = Type.Object({
     list: Type.Array(RuleSchema, { default: [] })
   }, { default: {}, additionalProperties: false }),
   plans: Type.Array(PlanSchema, { default: [], description: 'step plans: percentages a flag goes through on its own while every rule passes' }),
+  cluster: Type.Object({
+    key_prefix: Type.String({ pattern: '^[A-Za-z0-9:_.-]{1,64}$', default: 'switchyard', description: 'the prefix of every Redis key and channel; replicas of one gateway share it, other gateways on the same Redis need their own' }),
+    lease_ms: Type.Integer({ minimum: 500, maximum: 60_000, default: 3_000, description: 'how long the rule evaluator\'s lease lasts without renewal: the longest a dead leader delays evaluation' }),
+    flush_interval_ms: Type.Integer({ minimum: 50, maximum: 5_000, default: 250, description: 'how often each replica writes its counters to Redis' }),
+    resync_interval_ms: Type.Integer({ minimum: 500, maximum: 300_000, default: 5_000, description: 'how often each replica rereads every state and percentage from Redis, in case it missed a message' }),
+    timeout_ms: Type.Integer({ minimum: 50, maximum: 30_000, default: 1_000, description: 'the longest a Redis command may take before Redis counts as down' })
+  }, { default: {}, additionalProperties: false, description: 'several replicas sharing state through Redis (REDIS_URL)' }),
   logging: Type.Object({
     level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
     access_log: Type.Boolean({ default: false })

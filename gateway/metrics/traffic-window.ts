@@ -14,7 +14,17 @@ export const LATENCY_BOUNDS = [
 ]
 const BUCKETS = LATENCY_BOUNDS.length + 1 // the last one is everything above a minute
 const COUNTS = 4 // legacy, new, legacy errors, new errors
-const SLOT = COUNTS + 2 * BUCKETS
+/** The counters of one route's second: legacy, new, legacy errors, new errors, then each backend's latency buckets. */
+export const SLOT_WIDTH = COUNTS + 2 * BUCKETS
+const SLOT = SLOT_WIDTH
+
+/** Counts one answer into the slot of `values` that starts at `base`. */
+export function countInto (values: Uint32Array | Float64Array, base: number, backend: BackendId, error: boolean, latency?: number): void {
+  const b = backend === 'legacy' ? 0 : 1
+  values[base + b]!++
+  if (error) values[base + 2 + b]!++
+  if (latency !== undefined) values[base + COUNTS + b * BUCKETS + bucketOf(latency)]!++
+}
 
 /** One route: its window of slots, and its requests since the start. */
 interface Ring { slots: SlotCounters, total: { legacy: number, new: number } }
@@ -24,25 +34,46 @@ export class TrafficWindow {
   readonly #now: () => number
   readonly #rings = new Map<string, Ring>()
 
-  constructor (opts: { seconds?: number, now?: () => number } = {}) {
+  readonly #tap: ((route: string, backend: BackendId, error: boolean, latency?: number) => void) | undefined
+
+  /** `tap` is told of every answer as well (with REDIS_URL: the counters shared with the other replicas). */
+  constructor (opts: { seconds?: number, now?: () => number, tap?: (route: string, backend: BackendId, error: boolean, latency?: number) => void } = {}) {
     this.seconds = opts.seconds ?? 60
     this.#now = opts.now ?? Date.now
+    this.#tap = opts.tap
   }
 
   /** `latency` in seconds; an error is a 5xx answer or an upstream failure. */
   record (route: string, backend: BackendId, error: boolean, latency?: number): void {
+    const ring = this.#ring(route)
+    ring.total[backend]++
+    countInto(ring.slots.values, ring.slots.current(this.#now()), backend, error, latency)
+    this.#tap?.(route, backend, error, latency)
+  }
+
+  /**
+   * Adds whole counters to the second that starts at `atMs` (index k of `counts` to counter k of the slot
+   * layout), and to the cumulative requests: how every replica's counters are summed into one window.
+   */
+  add (route: string, atMs: number, counts: ArrayLike<number>): void {
+    const ring = this.#ring(route)
+    const base = ring.slots.current(atMs)
+    const values = ring.slots.values
+    for (let k = 0; k < SLOT && k < counts.length; k++) values[base + k]! += counts[k]!
+  }
+
+  /** Sets the cumulative requests of a route (every replica's, summed elsewhere). */
+  setCumulative (route: string, total: { legacy: number, new: number }): void {
+    this.#ring(route).total = { ...total }
+  }
+
+  #ring (route: string): Ring {
     let ring = this.#rings.get(route)
     if (ring === undefined) {
       ring = { slots: new SlotCounters(this.seconds, SLOT), total: { legacy: 0, new: 0 } }
       this.#rings.set(route, ring)
     }
-    ring.total[backend]++
-    const values = ring.slots.values
-    const base = ring.slots.current(this.#now())
-    const b = backend === 'legacy' ? 0 : 1
-    values[base + b]!++
-    if (error) values[base + 2 + b]!++
-    if (latency !== undefined) values[base + COUNTS + b * BUCKETS + bucketOf(latency)]!++
+    return ring
   }
 
   /** Requests each backend has answered on a route since the start: what a step plan counts. */

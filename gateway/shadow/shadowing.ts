@@ -33,6 +33,8 @@ export interface ShadowingOptions {
   /** Which shadowed requests also learn noise; injected so that tests can pin it. */
   random?: () => number
   reporter?: ErrorReporter
+  /** Told of every comparison (with REDIS_URL: the mismatch counts shared with the other replicas). */
+  onCompared?: (route: string, mismatched: boolean) => void
 }
 
 interface ShadowRequestInfo {
@@ -217,6 +219,7 @@ export class Shadowing {
         }
       })
     metrics.shadow(plan.route, recorded.result === 'mismatch' ? 'mismatch' : 'match')
+    this.#o.onCompared?.(plan.route, recorded.result === 'mismatch')
     for (const field of recorded.mismatchFields) metrics.shadowField(plan.route, field, 'mismatch')
     for (const field of recorded.noiseFields) metrics.shadowField(plan.route, plan.noiseLabels.add(field), 'noise')
   }
