@@ -40,10 +40,10 @@ function faultyNew () {
 /** Two loops per replica: GETs, and a POST every fifth request, from 2,000 users. */
 function steadyLoad (replicas: Replica[]) {
   const seen = { requests: 0, getFailed: 0, posts: 0, postFailed: 0, examples: [] as string[] }
-  let stopped = false
+  const run = { stopped: false }
   let live = replicas
   const loop = async (r: Replica, k: number): Promise<void> => {
-    for (let i = k; !stopped && live.includes(r); i += 7) {
+    for (let i = k; !run.stopped && live.includes(r); i += 7) {
       const post = i % 5 === 0
       try {
         const res = await fetch(`${r.proxyUrl}/items/${i % 50}`, {
@@ -79,7 +79,7 @@ function steadyLoad (replicas: Replica[]) {
       live = live.filter((x) => x !== r)
       await loops.get(r)
     },
-    async stop () { stopped = true; await Promise.all(loops.values()) }
+    async stop () { run.stopped = true; await Promise.all(loops.values()) }
   }
 }
 
