@@ -15,7 +15,8 @@ import type { BackendId } from './config/schema.ts'
 import { Cluster } from './cluster/cluster.ts'
 import { RolloutControl } from './control/rollout-control.ts'
 import { errors } from './errors.ts'
-import { EmbeddedFlags, ServerFlags, type FlagSource } from './flags/flag-source.ts'
+import { EmbeddedFlags, type FlagSource } from './flags/flag-source.ts'
+import { ServerFlags } from './flags/server-flags.ts'
 import { GatewayMetrics } from './metrics/metrics.ts'
 import { TrafficWindow } from './metrics/traffic-window.ts'
 import type { ProxyContext } from './proxy/exchange.ts'
@@ -26,8 +27,10 @@ import { buildRouter } from './routing/router.ts'
 import { Shadowing } from './shadow/shadowing.ts'
 import { NO_REPORTER, sentryReporter, type ErrorReporter } from './observability/error-reporter.ts'
 import { VERSION } from './version.ts'
+import { PrometheusQuery } from './rules/prometheus-query.ts'
 import { RuleEvaluator } from './rules/rule-evaluator.ts'
 import { StepPlans } from './rules/step-plans.ts'
+import { sinceResume } from './rules/evidence.ts'
 import { AuditLog } from './state/audit-log.ts'
 import { FlagStates } from './state/flag-states.ts'
 
@@ -85,13 +88,29 @@ export async function buildGateway (config: GatewayConfig, deps: GatewayDeps = {
   const log = proxy.log
   acceptEveryMethod(proxy)
 
+  const registry = deps.registry ?? new Registry()
+  // Declared before the metrics, which read the flags', the cluster's and Prometheus's health at scrape time.
+  let flags: FlagSource
+  let cluster: Cluster | null = null
+  const metrics: GatewayMetrics = new GatewayMetrics(registry, {
+    rolloutPercents: () => router.table.flags().map((f) => [f, states.isOverridden(f) ? 0 : flags.percent(f)]),
+    dependencies: (): Array<[string, boolean]> => [
+      ...(cluster !== null ? [['redis', cluster.link.up] as [string, boolean]] : []),
+      ...dependencyHealth(flags),
+      ...(rules.prometheus !== null ? [['prometheus', rules.prometheus.healthy] as [string, boolean]] : [])
+    ],
+    leader: () => cluster === null || cluster.leader.holds()
+  })
+
   const rawFlags = deps.flags ?? (config.secrets.unleash !== null
     ? new ServerFlags(config.secrets.unleash.url, {
       appName: config.flags.app_name,
       environment: config.flags.environment,
       apiToken: config.secrets.unleash.apiToken,
+      adminToken: config.secrets.unleash.adminToken,
       refreshIntervalMs: config.flags.refresh_interval_ms,
       backupPath: config.stateDir,
+      onError: () => { metrics.dependencyError('unleash') },
       log
     })
     : new EmbeddedFlags(config.flagsFile, { appName: config.flags.app_name, environment: config.flags.environment, log }))
@@ -102,18 +121,7 @@ export async function buildGateway (config: GatewayConfig, deps: GatewayDeps = {
   const audit = new AuditLog(config.stateDir)
   await audit.open()
 
-  const registry = deps.registry ?? new Registry()
-  // Declared before the metrics, which read the cluster's and the flags' health at scrape time.
-  let cluster: Cluster | null = null
-  let flags: FlagSource = rawFlags
-  const metrics = new GatewayMetrics(registry, {
-    rolloutPercents: () => router.table.flags().map((f) => [f, states.isOverridden(f) ? 0 : flags.percent(f)]),
-    dependencies: () => [
-      ...(cluster !== null ? [['redis', cluster.link.up] as [string, boolean]] : []),
-      ...dependencyHealth(flags)
-    ],
-    leader: () => cluster === null || cluster.leader.holds()
-  })
+  flags = rawFlags
   // Long enough for the admin API's minute and for the longest rule window.
   const windowSeconds = Math.max(WINDOW_SECONDS, ...config.rules.list.map((r) => r.window_seconds))
   if (config.secrets.redis !== null) {
@@ -160,7 +168,7 @@ export async function buildGateway (config: GatewayConfig, deps: GatewayDeps = {
   })
   // Declared before the rules, which call it after each evaluation, and read the rules' verdicts.
   let plans: StepPlans | null = null
-  const rules = new RuleEvaluator({
+  const rules: RuleEvaluator = new RuleEvaluator({
     // While Redis is away a plan does not advance: it cannot see every replica's traffic.
     after: async () => { if (cluster === null || cluster.link.up) await plans?.tick() },
     reporter,
@@ -168,14 +176,21 @@ export async function buildGateway (config: GatewayConfig, deps: GatewayDeps = {
     rules: config.rules.list,
     intervalMs: config.rules.interval_ms,
     routes: router.table.routes,
-    traffic: cluster?.windows.traffic ?? traffic,
-    shadowing: cluster?.windows.shadow ?? shadowing,
+    // What a flag did since a person last resumed it, summed over every replica when there are several.
+    ...sinceResume({
+      traffic: cluster?.windows.traffic ?? traffic,
+      shadowing: cluster?.windows.shadow ?? shadowing,
+      routes: router.table.routes,
+      states,
+      now: deps.now
+    }),
     ...(cluster !== null ? { leader: cluster.leader } : {}),
     states,
     control,
     metrics,
     log,
-    now: deps.now
+    now: deps.now,
+    prometheus: config.secrets.prometheus !== null ? new PrometheusQuery({ url: config.secrets.prometheus.url, metrics, log }) : null
   })
   plans = new StepPlans({
     plans: config.plans,
@@ -188,6 +203,10 @@ export async function buildGateway (config: GatewayConfig, deps: GatewayDeps = {
     log,
     now: deps.now
   })
+  metrics.declareRollbacks(router.table.flags().flatMap((flag) => [
+    [flag, 'manual'] as [string, string],
+    ...config.rules.list.filter((r) => r.flags === undefined || r.flags.includes(flag)).map((r) => [flag, r.name] as [string, string])
+  ]))
   rules.start()
 
   const handshakeTimeoutMs = Math.max(config.backends.legacy.timeouts.response_ms, config.backends.new.timeouts.response_ms)

@@ -100,12 +100,46 @@ export const errors = {
   FLAG_NOT_RUNNING: define('SY_ERR_FLAG_NOT_RUNNING', 409, (flag: string, state: string, action: string) =>
     `${flag} is ${state}, so it cannot be ${action}${state === 'rolled_back' ? `; resume it first (switchyard resume ${flag})` : ''}`),
   FLAG_READ_ONLY: define('SY_ERR_FLAG_SOURCE_READ_ONLY', 501, (why: string) => why),
+
+  // Writing a percentage back to the Unleash server through its Admin API (UNLEASH_ADMIN_TOKEN).
+  UNLEASH_UNAVAILABLE: define('SY_ERR_UNLEASH_UNAVAILABLE', 503, (url: string, why: string, then: string) =>
+    `the Unleash server at ${url} cannot be reached (${why}); ${then}`),
+  UNLEASH_TOKEN_REJECTED: define('SY_ERR_UNLEASH_TOKEN_REJECTED', 502, (url: string, status: number, why: string, fix: string) =>
+    `the Unleash server at ${url} refused UNLEASH_ADMIN_TOKEN (${status}: ${why}); ${fix}; nothing was changed`),
+  UNLEASH_FLAG_NOT_FOUND: define('SY_ERR_UNLEASH_FLAG_NOT_FOUND', 404, (flag: string, url: string, projects: string[]) =>
+    `the Unleash server at ${url} has no flag named ${JSON.stringify(flag)} in any project (${projects.join(', ') || 'none'}); ` +
+    'create it there with a flexibleRollout strategy, or fix the route\'s flag name; nothing was changed'),
+  UNLEASH_ENVIRONMENT_NOT_FOUND: define('SY_ERR_UNLEASH_ENVIRONMENT_NOT_FOUND', 404, (flag: string, project: string, environment: string, known: string[]) =>
+    `the flag ${flag} (Unleash project ${project}) has no environment ${JSON.stringify(environment)}; it has ${known.join(', ') || 'none'}: ` +
+    'set flags.environment to the environment the gateway\'s client token reads; nothing was changed'),
+  UNLEASH_NO_ROLLOUT: define('SY_ERR_UNLEASH_NO_ROLLOUT', 409, (flag: string, project: string, environment: string, found: number) =>
+    (found === 0
+      ? `the flag ${flag} has no enabled flexibleRollout (gradual rollout) strategy in environment ${environment} of Unleash project ${project}; add one there, so that the gateway can set its percentage`
+      : `the flag ${flag} has ${found} enabled flexibleRollout strategies in environment ${environment} of Unleash project ${project}, so no one percentage describes it; keep one`) +
+    '; nothing was changed'),
+  UNLEASH_REFUSED: define('SY_ERR_UNLEASH_REFUSED', 502, (url: string, what: string, status: number, why: string) =>
+    `the Unleash server at ${url} refused to ${what} (${status}: ${why}); nothing was changed`),
   FLAG_WRITE_FAILED: define('SY_ERR_FLAG_WRITE_FAILED', 500, (flag: string, why: string) =>
     `could not save the new state of ${flag}: ${why}; nothing was changed`),
   SHARED_STATE_UNAVAILABLE: define('SY_ERR_SHARED_STATE_UNAVAILABLE', 503, (why: string) =>
     `Redis, which every replica shares its state through, cannot be reached (${why}); nothing was changed. Retry when it is back (switchyard status shows it); a rollback still works meanwhile.`),
   AUDIT_WRITE_FAILED: define('SY_ERR_AUDIT_WRITE_FAILED', 500, (why: string) =>
-    `could not write the audit log: ${why}; the change was undone`)
+    `could not write the audit log: ${why}; the change was undone`),
+
+  // Rollback rules of metric promql: why a query gave no number. They make a verdict inconclusive, never fail.
+  PROMETHEUS_UNAVAILABLE: define('SY_ERR_PROMETHEUS_UNAVAILABLE', 503, (url: string, why: string) =>
+    `Prometheus at ${url} did not answer (${why}); promql rules are inconclusive until it does`),
+  PROMQL_REJECTED: define('SY_ERR_PROMQL_REJECTED', 400, (kind: string, why: string) =>
+    `Prometheus refused the query (${kind}): ${why}; fix the rule's query`),
+  PROMQL_NOT_ONE_SERIES: define('SY_ERR_PROMQL_NOT_ONE_SERIES', 400, (n: number, differ: string) =>
+    `the query returned ${n} series, and a rule compares one number: they differ in ${differ}; ` +
+    'aggregate them to one, for example with sum(...) or max(...)'),
+  PROMQL_RESULT_TYPE: define('SY_ERR_PROMQL_RESULT_TYPE', 400, (type: string) =>
+    `the query returned a ${type}; a rule needs an instant vector of one series or a scalar ` +
+    '(for a range such as x[5m], take rate(x[5m]) or another function over it)'),
+  PROMQL_TOO_LARGE: define('SY_ERR_PROMQL_TOO_LARGE', 400, (limit: number) =>
+    `the answer is larger than ${limit} bytes, so the query returns many series where a rule compares one number; ` +
+    'aggregate them to one, for example with sum(...) or max(...)')
 } as const
 
 export function isSwitchyardError (err: unknown): err is SwitchyardError {

@@ -10,6 +10,7 @@ import { sample, scrape } from './helpers/metrics.ts'
 import { within } from './helpers/poll.ts'
 import { missing, startRedis } from './helpers/servers.ts'
 import { namedJson, startUpstream } from './helpers/upstream.ts'
+import { renderStatus } from '../gateway/cli/commands/status.ts'
 
 const skip = missing('redis-server') ?? false
 
@@ -99,6 +100,7 @@ t.test('one replica evaluates at a time, and hands over when it stops', { skip }
   t.equal(status.leader, (await admin(gws[first.value]!, 'GET', '/admin/cluster')).json.replica, 'every replica names the leader')
   const text = await scrape(gws[first.value]!.adminUrl)
   t.match(text, /^switchyard_rule_evaluator_leader 1$/m)
+  t.match(renderStatus((await admin(gws[first.value]!, 'GET', '/admin/routes')).json, false), /Replicas share state through Redis at redis:\/\/127\.0\.0\.1:\d+\/0; rules evaluated by this replica \(.+\)\./, 'switchyard status names the leader')
   t.equal(sample(text, 'switchyard_dependency_up', { dependency: 'redis' }), 1)
   const started = performance.now()
   await gws[first.value]!.gw.shutdown()
@@ -155,6 +157,7 @@ t.test('Redis killed: routing goes on, changes wait or apply safely, and Redis i
   t.equal(rb.status, 200, 'a rollback applies even without Redis')
   t.equal(await backendFor(a!, users[before.indexOf('new')]!), 'legacy', 'on the replica that made it, at once')
   t.equal((await admin(a!, 'GET', '/admin/cluster')).json.pending_changes, 2, 'the state and the 0 % wait to be shared')
+  t.match(renderStatus((await admin(a!, 'GET', '/admin/routes')).json, false), /Redis at redis:\/\/127\.0\.0\.1:\d+\/0 is not answering: this replica \(.+\) routes on the last state it knew and holds 2 change\(s\) to share when Redis returns\./, 'switchyard status says so')
   t.equal((await percentOn(b!, 'items-api')).state, 'running', 'the other replica cannot know yet')
 
   await redis.start() // empty: no persistence

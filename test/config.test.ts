@@ -37,7 +37,7 @@ t.test('the documented example loads as written, with defaults filled in', async
   t.equal(c.sticky.header, 'x-user-id')
   t.equal(c.flagsFile, join(dir, 'features.json'), 'relative paths are relative to the config file')
   t.ok(Object.isFrozen(c) && Object.isFrozen(c.backends.legacy.timeouts), 'the config is frozen')
-  t.same(c.secrets, { adminToken: null, unleash: null, sentry: null })
+  t.same(c.secrets, { adminToken: null, unleash: null, redis: null, prometheus: null, sentry: null })
 })
 
 t.test('the repository\'s own config is valid', async (t) => {
@@ -55,6 +55,9 @@ t.test('secrets and ports come from the environment', async (t) => {
       SWITCHYARD_NEW_URL: 'http://new.internal:3000',
       UNLEASH_URL: 'http://unleash:4242/api',
       UNLEASH_API_TOKEN: 'default:development.abc',
+      UNLEASH_ADMIN_TOKEN: '*:*.admin-token',
+      REDIS_URL: 'redis://:secret@redis:6379/0',
+      PROMETHEUS_URL: 'http://prometheus:9090/',
       SWITCHYARD_STATE_DIR: '/var/lib/switchyard',
       SENTRY_DSN: 'https://abc123@o1.ingest.sentry.io/42'
     }
@@ -65,7 +68,9 @@ t.test('secrets and ports come from the environment', async (t) => {
   t.equal(c.stateDir, '/var/lib/switchyard')
   t.same(c.secrets, {
     adminToken: 'a-long-enough-token-123',
-    unleash: { url: 'http://unleash:4242/api', apiToken: 'default:development.abc' },
+    unleash: { url: 'http://unleash:4242/api', apiToken: 'default:development.abc', adminToken: '*:*.admin-token' },
+    redis: { url: 'redis://:secret@redis:6379/0' },
+    prometheus: { url: 'http://prometheus:9090' },
     sentry: { dsn: 'https://abc123@o1.ingest.sentry.io/42', environment: 'production' }
   })
 })
@@ -91,6 +96,9 @@ t.test('bad values are refused with the key, what is expected and what was given
     ['a bad port variable', base, { SWITCHYARD_PORT: '80a' }, /SWITCHYARD_PORT: expected a TCP port from 0 to 65535, got "80a"/],
     ['a short admin token', base, { SWITCHYARD_ADMIN_TOKEN: 'short' }, /SWITCHYARD_ADMIN_TOKEN: too short; use at least 16 random characters/],
     ['Unleash without a token', base, { UNLEASH_URL: 'http://unleash:4242/api' }, /UNLEASH_API_TOKEN: required when UNLEASH_URL is set/],
+    ['an Unleash admin token without the server', base, { UNLEASH_ADMIN_TOKEN: '*:*.x' }, /UNLEASH_ADMIN_TOKEN: set without UNLEASH_URL/],
+    ['a Redis URL without its scheme', base, { REDIS_URL: 'redis:6379' }, /REDIS_URL: expected a redis:\/\/ or rediss:\/\/ URL such as redis:\/\/redis:6379\/0, got "redis:6379"/],
+    ['a Prometheus URL without its scheme', base, { PROMETHEUS_URL: 'prometheus:9090' }, /PROMETHEUS_URL: expected an http\(s\) URL such as http:\/\/prometheus:9090, got "prometheus:9090"/],
     ['Unleash with a bad URL', base, { UNLEASH_URL: 'unleash:4242', UNLEASH_API_TOKEN: 'x' }, /UNLEASH_URL: expected an http\(s\) URL/],
     ['a Sentry DSN that is not one', base, { SENTRY_DSN: 'sentry.io/42' }, /SENTRY_DSN: expected a Sentry DSN such as https:\/\/<key>@o0\.ingest\.sentry\.io\/<project>, got "sentry\.io\/42"/],
     ['a list instead of a mapping', ['listen'], {}, /expected a mapping of keys/]

@@ -27,7 +27,7 @@ t.test('bad rules are refused, each named with what to fix', async (t) => {
     ]
   }), {
     code: 'SY_ERR_CONFIG_INVALID',
-    message: /rules\.interval_ms: expected .*got 10[\s\S]*rules\.list\[3\]\.metric: expected error_rate, latency_p95, latency_p99, mismatch_rate or relative_error_rate, got "error_ratio"/
+    message: /rules\.interval_ms: expected .*got 10[\s\S]*rules\.list\[3\]\.metric: expected error_rate, latency_p95, latency_p99, mismatch_rate, relative_error_rate or promql, got "error_ratio"/
   })
   t.throws(() => build({
     list: [

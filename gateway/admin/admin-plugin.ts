@@ -102,8 +102,9 @@ export async function adminPlugin (app: FastifyInstance, opts: AdminPluginOption
   app.get('/admin/routes', {
     schema: { summary: 'Every route: its flag, percentage, state and traffic share over the last minute', response: { 200: responses.routes, 401: responses.error } }
   }, async () => ({
-    flag_source: { kind: flags.kind, location: flags.location },
+    flag_source: { kind: flags.kind, location: flags.location, healthy: flags.healthy ?? null, pending_writes: flags.pendingWrites?.() ?? [] },
     window_seconds: opts.windowSeconds,
+    replicas: replicasJson(opts.cluster),
     routes: table.routes.map((r) => {
       const s = r.flag === null ? null : states.get(r.flag)
       const t = traffic.totals(r.name, opts.windowSeconds)
@@ -168,6 +169,12 @@ export async function adminPlugin (app: FastifyInstance, opts: AdminPluginOption
   app.get<{ Querystring: { limit: number, flag?: string } }>('/admin/events', {
     schema: { summary: 'The audit log, newest first', querystring: EventsQuery, response: { 200: responses.events, 400: responses.error, 401: responses.error } }
   }, async (request) => ({ events: audit.list({ limit: request.query.limit, flag: request.query.flag }) }))
+}
+
+function replicasJson (cluster: Cluster | null): object | null {
+  if (cluster === null) return null
+  const s = cluster.status()
+  return { redis: s.redis.url, redis_up: s.redis.up, leader: s.leader, this_replica: s.replica, pending_changes: s.pending_changes }
 }
 
 function toSwitchyardError (err: FastifyError | SwitchyardError, request: FastifyRequest): SwitchyardError {

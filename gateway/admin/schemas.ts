@@ -139,6 +139,9 @@ const RuleState = {
     window_seconds: { type: 'integer' },
     consecutive_required: { type: 'integer' },
     failing: { type: 'integer', description: 'failing evaluations in a row so far' },
+    query: { type: 'string', description: 'promql only: the query last sent for this flag, placeholders replaced' },
+    samples_query: { type: 'string', description: 'promql only: the query counting the samples, as last sent' },
+    fail_when: { type: 'string', enum: ['above', 'below'], description: 'promql only: which side of the threshold fails' },
     last: {
       anyOf: [{ type: 'null' }, {
         type: 'object',
@@ -146,8 +149,16 @@ const RuleState = {
           at: { type: 'string' },
           status: { type: 'string', enum: ['pass', 'fail', 'inconclusive'] },
           observed: { type: ['number', 'null'] },
-          samples: { type: 'object', properties: { new: { type: 'integer' }, legacy: { type: 'integer' } } },
-          summary: { type: 'string' }
+          samples: {
+            type: 'object',
+            properties: { new: { type: 'integer' }, legacy: { type: 'integer' }, query: { type: 'number', description: 'promql: the value of samples_query' } }
+          },
+          summary: { type: 'string' },
+          error: {
+            type: 'object',
+            description: 'why no value could be had: the query\'s error (SY_ERR_PROMQL_*) or Prometheus unavailable (SY_ERR_PROMETHEUS_UNAVAILABLE)',
+            properties: { code: { type: 'string' }, message: { type: 'string' } }
+          }
         }
       }]
     }
@@ -177,8 +188,25 @@ export const responses = {
   routes: {
     type: 'object',
     properties: {
-      flag_source: { type: 'object', properties: { kind: { type: 'string' }, location: { type: 'string' } } },
+      flag_source: {
+        type: 'object',
+        properties: {
+          kind: { type: 'string' },
+          location: { type: 'string' },
+          healthy: { type: ['boolean', 'null'], description: 'whether the flag server answered its last poll or write; null for the embedded file' },
+          pending_writes: {
+            type: 'array',
+            description: 'percentages the flag server could not take yet (a rollback\'s 0 % during an outage), retried until it does',
+            items: { type: 'object', properties: { flag: { type: 'string' }, percent: { type: 'integer' }, since: { type: 'string' }, attempts: { type: 'integer' }, last_error: { type: 'string' }, next_attempt_at: { type: 'string' } } }
+          }
+        }
+      },
       window_seconds: { type: 'integer' },
+      replicas: {
+        type: ['object', 'null'],
+        description: 'null for one replica; with REDIS_URL, whether Redis answers and which replica evaluates the rules',
+        properties: { redis: { type: 'string' }, redis_up: { type: 'boolean' }, leader: { type: ['string', 'null'] }, this_replica: { type: 'string' }, pending_changes: { type: 'integer' } }
+      },
       routes: {
         type: 'array',
         items: {

@@ -24,8 +24,10 @@ export interface RouteStatus {
 }
 
 export interface RoutesAnswer {
-  flag_source: { kind: string, location: string }
+  flag_source: { kind: string, location: string, healthy?: boolean | null, pending_writes?: Array<{ flag: string, percent: number, since: string, attempts: number, last_error: string }> }
   window_seconds: number
+  /** Null (or absent, from an older gateway) for one replica. */
+  replicas?: { redis: string, redis_up: boolean, leader: string | null, this_replica: string, pending_changes: number } | null
   routes: RouteStatus[]
 }
 

@@ -1,12 +1,21 @@
-// The checks a schema cannot express: unique names and prefixes, and path patterns that compile without
-// two routes claiming the same pattern and method.
+// The checks a schema cannot express: unique names and prefixes, path patterns that compile without
+// two routes claiming the same pattern and method, and rules whose keys fit their metric.
 import { RouteTable } from '../routing/route-table.ts'
+import { placeholderProblems } from '../rules/prometheus-query.ts'
 import type { Config } from './schema.ts'
 import { acceptVersionOf } from '../routing/versions.ts'
 import { checkCompareRules } from '../shadow/compare.ts'
 import { checkRedactionRules } from '../shadow/redact.ts'
 
-export function checkRoutes (config: Config): string[] {
+/** What the environment provides that the configuration may need; a key left out is not checked. */
+export interface Provided {
+  /** Whether PROMETHEUS_URL is set, which rules of metric promql need. */
+  prometheus?: boolean
+}
+
+const PROMQL_ONLY = ['query', 'samples_query', 'fail_when', 'timeout_ms'] as const
+
+export function checkRoutes (config: Config, provided: Provided = {}): string[] {
   const problems: string[] = []
   const names = new Map<string, number>()
   config.routes.forEach((r, i) => {
@@ -70,6 +79,23 @@ export function checkRoutes (config: Config): string[] {
     }
     if (rule.metric === 'mismatch_rate' && rule.window_seconds > config.shadow.window_seconds) {
       problems.push(`rules.list[${i}].window_seconds: ${rule.window_seconds} is longer than shadow.window_seconds (${config.shadow.window_seconds}), the window mismatches are kept for`)
+    }
+    if (rule.metric !== 'promql') {
+      for (const k of PROMQL_ONLY) {
+        if (rule[k] !== undefined) problems.push(`rules.list[${i}].${k}: only a rule of metric promql takes ${k}; remove it, or set metric: promql`)
+      }
+      return
+    }
+    if (rule.query === undefined) {
+      problems.push(`rules.list[${i}].query: missing; a promql rule needs a PromQL query whose answer is one number, such as ` +
+        'sum(rate(switchyard_requests_total{route=~"{{routes}}",backend="new",code=~"5.."}[{{window}}]))')
+    }
+    for (const k of ['query', 'samples_query'] as const) {
+      const text = rule[k]
+      if (text !== undefined) for (const p of placeholderProblems(text)) problems.push(`rules.list[${i}].${k}: ${p}`)
+    }
+    if (provided.prometheus === false) {
+      problems.push(`rules.list[${i}].metric: promql needs PROMETHEUS_URL, the Prometheus to query (such as http://prometheus:9090); set it, or remove the rule`)
     }
   })
   const planned = new Map<string, number>()

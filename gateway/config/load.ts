@@ -70,7 +70,7 @@ export function buildConfig (raw: unknown, opts: { source?: string | null, baseD
   if (!validator.Check(completed)) {
     problems.push(...describe([...validator.Errors(completed)]))
   } else {
-    problems.push(...checkRoutes(completed))
+    problems.push(...checkRoutes(completed, { prometheus: nonEmpty(env.PROMETHEUS_URL) !== null }))
   }
 
   const adminToken = nonEmpty(env.SWITCHYARD_ADMIN_TOKEN)

@@ -88,18 +88,23 @@ export const RouteSchema = Type.Object({
   shadow: Type.Optional(ShadowSchema)
 }, { additionalProperties: false })
 
-export const RULE_METRICS = ['error_rate', 'latency_p95', 'latency_p99', 'mismatch_rate', 'relative_error_rate'] as const
+export const RULE_METRICS = ['error_rate', 'latency_p95', 'latency_p99', 'mismatch_rate', 'relative_error_rate', 'promql'] as const
+/** How long a promql rule's query may take when the rule does not say. */
+export const DEFAULT_PROMQL_TIMEOUT_MS = 5_000
+
+const PromQL = (description: string) => Type.Optional(Type.String({ minLength: 1, maxLength: 4_000, description }))
 
 export const RuleSchema = Type.Object({
   name: Type.String({ pattern: '^[a-z][a-z0-9_-]{0,62}$', description: 'a short name in lower case, used in metrics, audit events and logs' }),
   metric: Type.Union(RULE_METRICS.map((m) => Type.Literal(m)), {
-    description: 'error_rate, latency_p95, latency_p99, mismatch_rate or relative_error_rate'
+    description: 'error_rate, latency_p95, latency_p99, mismatch_rate, relative_error_rate or promql'
   }),
-  window_seconds: Type.Integer({ minimum: 1, maximum: 600, default: 30, description: 'the sliding window the metric is measured over, in seconds' }),
-  min_requests: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 50, description: 'below this many samples in the window the verdict is inconclusive' }),
+  window_seconds: Type.Integer({ minimum: 1, maximum: 600, default: 30, description: 'the sliding window the metric is measured over, in seconds (for promql, what {{window}} stands for)' }),
+  min_requests: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 50, description: 'below this many samples in the window the verdict is inconclusive (for promql, the value of samples_query)' }),
   threshold: Type.Number({
     minimum: 0,
-    description: 'fails above it: a fraction for error_rate and mismatch_rate (0.05 is 5 %), seconds for latency, a ratio of new\'s error rate to legacy\'s for relative_error_rate'
+    description: 'fails above it: a fraction for error_rate and mismatch_rate (0.05 is 5 %), seconds for latency, a ratio of new\'s error rate to legacy\'s for relative_error_rate, ' +
+      'the query\'s unit for promql (below it with fail_when: below)'
   }),
   min_difference: Type.Number({
     minimum: 0,
@@ -108,7 +113,18 @@ export const RuleSchema = Type.Object({
     description: 'relative_error_rate only: new\'s error rate must also exceed legacy\'s by this much (0.01 is one point)'
   }),
   consecutive: Type.Integer({ minimum: 1, maximum: 1_000, default: 3, description: 'failing evaluations in a row before it rolls back' }),
-  flags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { minItems: 1, uniqueItems: true, description: 'the flags it watches (all by default)' }))
+  flags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { minItems: 1, uniqueItems: true, description: 'the flags it watches (all by default)' })),
+  query: PromQL('promql only: a PromQL query whose answer is one number (a scalar, or an instant vector of one series); ' +
+    '{{flag}}, {{routes}} and {{window}} are replaced for each flag the rule watches'),
+  samples_query: PromQL('promql only: a PromQL query counting the evidence, such as new\'s requests in the window; below min_requests the verdict is inconclusive'),
+  fail_when: Type.Optional(Type.Union([Type.Literal('above'), Type.Literal('below')], {
+    description: 'promql only: above (the default) fails when the value is above threshold, below when it is under it'
+  })),
+  timeout_ms: Type.Optional(Type.Integer({
+    minimum: 100,
+    maximum: 60_000,
+    description: `promql only: how long each query may take, in milliseconds (${DEFAULT_PROMQL_TIMEOUT_MS} by default); past it the verdict is inconclusive`
+  }))
 }, { additionalProperties: false })
 
 export const PlanSchema = Type.Object({

@@ -46,10 +46,19 @@ export class RolloutControl {
       if (state === 'rolled_back') throw errors.FLAG_ROLLED_BACK(flag)
       const previous = this.#flags.percent(flag)
       if (previous === percent) return { flag, percent, previous, changed: false, event: null }
-      await this.#flags.setPercent(flag, percent)
+      let percentError: string | null = null
+      try {
+        await this.#flags.setPercent(flag, percent)
+      } catch (err) {
+        // A source that could not store it may still apply it here and retry (an Unleash server away, for a
+        // 0 %): then the change holds, and is recorded with why it is not stored yet. Otherwise nothing changed.
+        if (this.#flags.percent(flag) !== percent) throw err
+        percentError = (err as Error).message
+        this.#log.error({ err, flag }, `${flag} is at ${percent} % here, but its flag source has not stored it yet`)
+      }
       let event: AuditEvent
       try {
-        event = await this.#audit.append({ ...who, action: 'set_percent', flag, from: previous, to: percent })
+        event = await this.#audit.append({ ...who, action: 'set_percent', flag, from: previous, to: percent, ...(percentError !== null ? { details: { percent_error: percentError } } : {}) })
       } catch (err) {
         await this.#flags.setPercent(flag, previous).catch((undo) => this.#log.error({ err: undo, flag }, 'could not undo a percentage change after the audit log failed'))
         throw Object.assign(errors.AUDIT_WRITE_FAILED((err as Error).message), { cause: err })

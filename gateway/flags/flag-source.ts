@@ -2,8 +2,7 @@
 // Unleash (flexibleRollout: murmur3 of "groupId:stickyKey", normalised to 1..100):
 // - embedded: the flag file, served by a StaticRepository (no network, no metrics, in-memory storage);
 //   admin changes are written to the file first, then handed to the client;
-// - server: the Unleash server at UNLEASH_URL, polled at flags.refresh_interval_ms, with the last known
-//   flags backed up in the state directory so a restart during an Unleash outage still routes.
+// - server: the Unleash server at UNLEASH_URL (server-flags.ts).
 import { EventEmitter } from 'node:events'
 import { Unleash, InMemStorageProvider } from 'unleash-client'
 import type { ClientFeaturesResponse } from 'unleash-client/lib/feature.js'
@@ -11,6 +10,19 @@ import { errors } from '../errors.ts'
 import type { FlagEvaluator } from '../routing/decide.ts'
 import { StaticRepository } from './static-repository.ts'
 import { readFeaturesFile, rolloutPercent, withRolloutPercent, writeFeaturesFile } from './features-file.ts'
+
+/** A write the Unleash server could not take, retried until it does. */
+export interface PendingWrite {
+  flag: string
+  percent: number
+  /** When the first attempt failed (ISO 8601). */
+  since: string
+  /** Failed attempts so far. */
+  attempts: number
+  last_error: string
+  /** When the next attempt is due (ISO 8601). */
+  next_attempt_at: string
+}
 
 export interface FlagSource extends FlagEvaluator {
   readonly kind: 'embedded' | 'unleash'
@@ -23,11 +35,15 @@ export interface FlagSource extends FlagEvaluator {
   names (): string[]
   setPercent (flag: string, percent: number): Promise<void>
   close (): Promise<void>
+  /** Whether the flag server answered the last poll or write; left out where there is no server. */
+  readonly healthy?: boolean
+  /** Writes the flag server could not take yet, retried until it does; left out where there is no server. */
+  pendingWrites? (): PendingWrite[]
 }
 
-interface Common { appName: string, environment: string, log: { warn: (o: object, msg: string) => void } }
+export interface Common { appName: string, environment: string, log: { warn: (o: object, msg: string) => void } }
 
-abstract class UnleashBacked extends EventEmitter implements FlagSource {
+export abstract class UnleashBacked extends EventEmitter implements FlagSource {
   abstract readonly kind: 'embedded' | 'unleash'
   abstract readonly location: string
   protected unleash!: Unleash
@@ -105,43 +121,5 @@ export class EmbeddedFlags extends UnleashBacked {
     })
     this.#writes = run.catch(() => {})
     return run
-  }
-}
-
-export class ServerFlags extends UnleashBacked {
-  readonly kind = 'unleash' as const
-  readonly location: string
-  readonly #opts: Common & { apiToken: string, refreshIntervalMs: number, backupPath: string }
-  lastError: Error | null = null
-
-  constructor (url: string, opts: Common & { apiToken: string, refreshIntervalMs: number, backupPath: string }) {
-    super()
-    this.location = url
-    this.#opts = opts
-  }
-
-  async start (): Promise<void> {
-    this.unleash = new Unleash({
-      appName: this.#opts.appName,
-      environment: this.#opts.environment,
-      url: this.location,
-      refreshInterval: this.#opts.refreshIntervalMs,
-      customHeaders: { Authorization: this.#opts.apiToken },
-      backupPath: this.#opts.backupPath,
-      skipInstanceCountWarning: true
-    })
-    // Until the first answer (or the backup) arrives, flags read as off and every route goes to legacy;
-    // /readyz stays false meanwhile.
-    this.unleash.on('ready', () => { this.isReady = true })
-    this.unleash.on('changed', () => { this.isReady = true; this.lastError = null })
-    this.unleash.on('error', (err: Error) => {
-      this.lastError = err
-      this.#opts.log.warn({ err }, 'cannot reach the Unleash server; routing on the last known flags')
-    })
-    this.unleash.on('warn', (msg: string) => this.#opts.log.warn({ msg }, 'unleash client warning'))
-  }
-
-  async setPercent (): Promise<void> {
-    throw errors.FLAG_READ_ONLY(`flags are read from the Unleash server at ${this.location}; change the rollout there`)
   }
 }

@@ -188,6 +188,14 @@ export class GatewayMetrics {
     this.#child(this.#shadowDuration, `sh\0${route}\0${backend}`, [route, backend]).observe(seconds)
   }
 
+  /**
+   * Starts each flag's rollback counters at 0, for each rule that watches it and for a person's ("manual"),
+   * so that increase() sees the first rollback, even the first after a restart.
+   */
+  declareRollbacks (pairs: Iterable<[string, string]>): void {
+    for (const [flag, rule] of pairs) this.#child(this.#rollbacks, `rb\0${flag}\0${rule}`, [flag, rule]).inc(0)
+  }
+
   rollback (flag: string, rule: string): void {
     this.#child(this.#rollbacks, `rb\0${flag}\0${rule}`, [flag, rule]).inc()
   }

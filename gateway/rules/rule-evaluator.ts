@@ -3,6 +3,11 @@
 // sends its routes to legacy at once, the percentage goes to 0 in the flag source, and the audit event
 // records the rule, the observed value, the window and the samples. Only a person resumes it. An
 // inconclusive verdict (too few samples) neither counts as a failure nor resets the count.
+// Rules of metric promql ask Prometheus instead. Their queries all run at once, while the in-process rules
+// are evaluated and act, so that a slow Prometheus delays no rollback of theirs; the tick then waits for
+// the answers, at most the query timeout, and the next tick is skipped while it does. Their {{window}}
+// starts no earlier than the flag's last resume: Prometheus still holds the requests that made the flag
+// roll back, and they must not roll it back again the moment a person resumes it.
 import type { FastifyBaseLogger } from 'fastify'
 import type { RuleConfig } from '../config/schema.ts'
 import type { RolloutControl } from '../control/rollout-control.ts'
@@ -12,7 +17,9 @@ import type { Route } from '../routing/route-table.ts'
 import type { Shadowing } from '../shadow/shadowing.ts'
 import type { ErrorReporter } from '../observability/error-reporter.ts'
 import type { FlagStates } from '../state/flag-states.ts'
-import { evaluate, type RuleInput, type Verdict } from './verdict.ts'
+import { errors } from '../errors.ts'
+import { expandQuery, type PrometheusQuery } from './prometheus-query.ts'
+import { evaluate, evaluatePromql, type RuleInput, type Verdict } from './verdict.ts'
 
 /** What the rules read: this replica's windows, or with REDIS_URL every replica's. */
 export type RuleWindows = Pick<TrafficWindow, 'totals' | 'latencies'>
@@ -40,6 +47,8 @@ export interface RuleEvaluatorOptions {
   /** Keep the loop running even without rules (a step plan needs it). */
   always?: boolean
   reporter?: ErrorReporter
+  /** The Prometheus that rules of metric promql query (PROMETHEUS_URL); the evaluator closes it on stop. */
+  prometheus?: PrometheusQuery | null
 }
 
 export interface RuleState {
@@ -52,6 +61,10 @@ export interface RuleState {
   /** Failing evaluations in a row so far. */
   failing: number
   last: (Verdict & { at: string }) | null
+  /** promql only: the queries last sent for this flag, placeholders replaced, and which side of the threshold fails. */
+  query?: string
+  samples_query?: string
+  fail_when?: 'above' | 'below'
 }
 
 export class RuleEvaluator {
@@ -59,6 +72,7 @@ export class RuleEvaluator {
   readonly #now: () => number
   readonly #state = new Map<string, RuleState>()
   readonly #routesOf = new Map<string, Route[]>()
+  readonly #routeNames = new Map<string, string[]>()
   #timer: NodeJS.Timeout | null = null
   #running: Promise<void> | null = null
 
@@ -69,8 +83,14 @@ export class RuleEvaluator {
       if (r.flag === null) continue
       this.#routesOf.set(r.flag, [...(this.#routesOf.get(r.flag) ?? []), r])
     }
+    const promql = opts.rules.flatMap((r, i) => r.metric === 'promql' ? [`rules.list[${i}]`] : [])
+    if (promql.length > 0 && (opts.prometheus ?? null) === null) {
+      throw errors.CONFIG_INVALID(`${promql.join(', ')}: metric promql needs PROMETHEUS_URL, the Prometheus to query (such as http://prometheus:9090); set it, or remove the rule`)
+    }
+    for (const [flag, routes] of this.#routesOf) this.#routeNames.set(flag, routes.map((r) => r.name))
     for (const rule of opts.rules) {
       for (const flag of rule.flags ?? this.#routesOf.keys()) {
+        const values = { flag, routes: this.#routeNames.get(flag) ?? [], windowSeconds: rule.window_seconds }
         this.#state.set(key(rule.name, flag), {
           rule: rule.name,
           flag,
@@ -79,10 +99,22 @@ export class RuleEvaluator {
           window_seconds: rule.window_seconds,
           consecutive_required: rule.consecutive,
           failing: 0,
-          last: null
+          last: null,
+          ...(rule.metric === 'promql'
+            ? {
+                query: expandQuery(rule.query ?? '', values),
+                ...(rule.samples_query !== undefined ? { samples_query: expandQuery(rule.samples_query, values) } : {}),
+                fail_when: rule.fail_when ?? 'above'
+              }
+            : {})
         })
       }
     }
+  }
+
+  /** The Prometheus the promql rules query, or null: its health is the gateway's dependency on it. */
+  get prometheus (): PrometheusQuery | null {
+    return this.#o.prometheus ?? null
   }
 
   start (): void {
@@ -102,6 +134,7 @@ export class RuleEvaluator {
     if (this.#timer !== null) clearInterval(this.#timer)
     this.#timer = null
     await this.#running
+    await this.#o.prometheus?.close()
   }
 
   /** One evaluation of every rule on every flag in its scope; rolls back where a rule has failed enough. */
@@ -115,31 +148,79 @@ export class RuleEvaluator {
       }
       await leader.before?.()
     }
+    const asked: Array<{ rule: RuleConfig, state: RuleState, verdict: Promise<Verdict> }> = []
     for (const rule of this.#o.rules) {
+      if (rule.metric !== 'promql') continue
       for (const flag of rule.flags ?? this.#routesOf.keys()) {
         const state = this.#state.get(key(rule.name, flag))!
-        const current = this.#o.states.get(flag).state
-        // A rolled-back flag waits for a person; a promoted one has nothing left to roll back to.
-        if (current === 'rolled_back' || current === 'promoted') {
-          state.failing = 0
-          continue
-        }
-        const verdict = evaluate(rule, this.#input(rule, flag))
-        state.last = { ...verdict, at: new Date(this.#now()).toISOString() }
-        this.#o.metrics.ruleVerdict(rule.name, flag, verdict.status)
-        if (verdict.status === 'pass') state.failing = 0
-        if (verdict.status !== 'fail') continue
-        state.failing++
-        if (state.failing < rule.consecutive) continue
-        state.failing = 0
-        await this.#rollBack(rule, flag, verdict)
+        if (this.#watches(state)) asked.push({ rule, state, verdict: this.#ask(rule, state) })
       }
+    }
+    const answered = Promise.all(asked.map((a) => a.verdict))
+    try {
+      for (const rule of this.#o.rules) {
+        if (rule.metric === 'promql') continue
+        for (const flag of rule.flags ?? this.#routesOf.keys()) {
+          const state = this.#state.get(key(rule.name, flag))!
+          if (this.#watches(state)) await this.#record(rule, state, evaluate(rule, this.#input(rule, flag)))
+        }
+      }
+    } finally {
+      // Even when a rollback fails, the tick lasts until Prometheus has answered, so that ticks never overlap.
+      await answered
+    }
+    const verdicts = await answered
+    for (const [i, { rule, state }] of asked.entries()) {
+      // Another rule may have rolled the flag back while Prometheus answered.
+      if (this.#watches(state)) await this.#record(rule, state, verdicts[i]!)
     }
     await this.#o.after?.()
   }
 
   snapshot (): RuleState[] {
     return [...this.#state.values()].map((s) => ({ ...s }))
+  }
+
+  /** Whether the rule still watches its flag: a rolled-back flag waits for a person; a promoted one has nothing left to roll back to. */
+  #watches (state: RuleState): boolean {
+    const current = this.#o.states.get(state.flag).state
+    if (current !== 'rolled_back' && current !== 'promoted') return true
+    state.failing = 0
+    return false
+  }
+
+  async #record (rule: RuleConfig, state: RuleState, verdict: Verdict): Promise<void> {
+    state.last = { ...verdict, at: new Date(this.#now()).toISOString() }
+    this.#o.metrics.ruleVerdict(rule.name, state.flag, verdict.status)
+    if (verdict.status === 'pass') state.failing = 0
+    if (verdict.status !== 'fail') return
+    state.failing++
+    if (state.failing < rule.consecutive) return
+    state.failing = 0
+    await this.#rollBack(rule, state, verdict)
+  }
+
+  /** A promql rule's verdict on one flag. A query never rejects: Prometheus's failures are answers too. */
+  async #ask (rule: RuleConfig, state: RuleState): Promise<Verdict> {
+    const prometheus = this.#o.prometheus!
+    const values = { flag: state.flag, routes: this.#routeNames.get(state.flag) ?? [], windowSeconds: this.#sinceResume(state.flag, rule.window_seconds) }
+    state.query = expandQuery(rule.query!, values)
+    if (rule.samples_query !== undefined) state.samples_query = expandQuery(rule.samples_query, values)
+    const [value, samples] = await Promise.all([
+      prometheus.query(state.query, rule.timeout_ms),
+      state.samples_query === undefined ? null : prometheus.query(state.samples_query, rule.timeout_ms)
+    ])
+    return evaluatePromql(rule, { value, samples })
+  }
+
+  /**
+   * The window, cut to the time since the flag was last resumed (a running flag with a date), so that it
+   * begins after the resume: in milliseconds, since Prometheus takes ranges such as [1500ms].
+   */
+  #sinceResume (flag: string, seconds: number): number {
+    const s = this.#o.states.get(flag)
+    if (s.state !== 'running' || s.since === null) return seconds
+    return Math.min(seconds, Math.max(0.001, Math.floor(this.#now() - Date.parse(s.since)) / 1000))
   }
 
   #input (rule: RuleConfig, flag: string): RuleInput {
@@ -163,12 +244,14 @@ export class RuleEvaluator {
     return { totals, newLatencies, shadow }
   }
 
-  async #rollBack (rule: RuleConfig, flag: string, verdict: Verdict): Promise<void> {
+  async #rollBack (rule: RuleConfig, state: RuleState, verdict: Verdict): Promise<void> {
+    const flag = state.flag
     const reason = `rule ${rule.name}: ${verdict.summary}, failing ${rule.consecutive} evaluation(s) in a row`
     this.#o.log.warn({ rule: rule.name, flag, observed: verdict.observed, samples: verdict.samples }, `rolling back ${flag}: ${reason}`)
     const details = {
       rule: rule.name,
       metric: rule.metric,
+      ...(state.query !== undefined ? { query: state.query, samples_query: state.samples_query ?? null, fail_when: state.fail_when } : {}),
       observed: verdict.observed,
       threshold: rule.threshold,
       window_seconds: rule.window_seconds,

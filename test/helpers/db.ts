@@ -79,7 +79,7 @@ async function postgresDatabase (t: Teardown, serverUrl: string): Promise<TestDa
   return { handle, url: url.toString(), kind: 'postgres' }
 }
 
-async function onServer (serverUrl: string, statement: string): Promise<void> {
+export async function onServer (serverUrl: string, statement: string): Promise<void> {
   const client = new pg.Client({ connectionString: serverUrl, application_name: 'switchyard-test' })
   await client.connect()
   try {

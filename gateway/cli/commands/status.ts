@@ -45,6 +45,18 @@ export function renderStatus (answer: RoutesAnswer, colour: boolean): string {
   text += `\nTraffic over the last ${answer.window_seconds} s. ` +
     `Flags: ${printable(answer.flag_source.kind)}, ${printable(answer.flag_source.location)}.\n`
 
+  if (answer.flag_source.healthy === false) text += `The flag server at ${printable(answer.flag_source.location)} is not answering: routing on the last flags it served.\n`
+  for (const w of answer.flag_source.pending_writes ?? []) {
+    text += `${printable(w.flag)} is at ${w.percent}% here; the flag server has not taken it yet (since ${printable(w.since)}, ${w.attempts} attempt(s): ${printable(w.last_error)}).\n`
+  }
+  const r = answer.replicas
+  if (r !== undefined && r !== null) {
+    text += r.redis_up
+      ? `Replicas share state through Redis at ${printable(r.redis)}; rules evaluated by ${r.leader === null ? 'no replica yet' : r.leader === r.this_replica ? `this replica (${printable(r.this_replica)})` : printable(r.leader)}.\n`
+      : `Redis at ${printable(r.redis)} is not answering: this replica (${printable(r.this_replica)}) routes on the last state it knew` +
+        `${r.pending_changes > 0 ? ` and holds ${r.pending_changes} change(s) to share when Redis returns` : ''}.\n`
+  }
+
   const notes = stateNotes(answer.routes)
   if (notes.length > 0) text += '\n' + notes.join('\n') + '\n'
   return text
