@@ -30,7 +30,8 @@ Commands:
   backfill [--batch-size n]     copy legacy items into unified garments (resumes after a kill)
   verify                  compare counts, mapped fields and embeddings; exit 1 on any difference
   rollback                remove what the backfill wrote
-  sync --follow [--metrics-port p]   keep both sides in step: legacy → unified and unified → legacy
+  sync --follow [--metrics-port p] [--verify-interval s]   keep both sides in step: legacy → unified and
+                          unified → legacy; verify every s seconds (600; 0: never)
   sync status             position, lag, rows applied, parked changes and the last error of each direction
   sync replay             queue parked changes again, once their cause is fixed
 
@@ -64,6 +65,7 @@ export async function runMigrate (argv: string[], io: MigrateIo): Promise<number
     const seed = positiveInt(values.seed ?? '20240501', '--seed')
     const batchSize = positiveInt(values['batch-size'] ?? '500', '--batch-size')
     const metricsPort = values['metrics-port'] === undefined ? undefined : positiveInt(values['metrics-port'], '--metrics-port')
+    const verifyIntervalSeconds = values['verify-interval'] === undefined ? undefined : seconds(values['verify-interval'], '--verify-interval')
     const sub = values.follow === true ? '--follow' : positionals[0]
     if (command === 'sync' && sub !== '--follow' && sub !== 'status' && sub !== 'replay') {
       throw new MigrateUsageError('sync takes --follow, status or replay: for example, switchyard-migrate sync --follow.')
@@ -99,7 +101,7 @@ export async function runMigrate (argv: string[], io: MigrateIo): Promise<number
         return 0
       }
       case 'sync':
-        return await runSyncCommand(sub, dbs, { json: values.json === true, batchSize, metricsPort }, io)
+        return await runSyncCommand(sub, dbs, { json: values.json === true, batchSize, metricsPort, verifyIntervalSeconds }, io)
       case 'verify': {
         const r = await verify(legacy, unified)
         print(describeVerify(r), r)
@@ -149,7 +151,8 @@ function parseOptions (args: string[]) {
         pglite: { type: 'string' },
         json: { type: 'boolean' },
         follow: { type: 'boolean' },
-        'metrics-port': { type: 'string' }
+        'metrics-port': { type: 'string' },
+        'verify-interval': { type: 'string' }
       },
       allowPositionals: true
     })
@@ -161,6 +164,11 @@ function parseOptions (args: string[]) {
 function checkSet (v: string): 'legacy' | 'unified' {
   if (v !== 'legacy' && v !== 'unified') throw new MigrateUsageError(`--only takes legacy or unified, got ${JSON.stringify(v)}.`)
   return v
+}
+
+function seconds (v: string, name: string): number {
+  if (!/^\d+$/.test(v)) throw new MigrateUsageError(`${name} takes a whole number of seconds, 0 to turn it off, got ${JSON.stringify(v)}.`)
+  return Number(v)
 }
 
 function positiveInt (v: string, name: string): number {

@@ -1,10 +1,12 @@
 // switchyard-migrate sync: --follow runs both directions until stopped (SIGTERM or SIGINT), with its metrics
-// on --metrics-port; status and replay read and act on the databases directly.
+// on --metrics-port, and verifies both sides every --verify-interval seconds (services/sync/periodic-verify.ts);
+// status and replay read and act on the databases directly.
 import { createServer } from 'node:http'
 import { Registry } from 'prom-client'
 import { TemplateStoryGenerator } from '../story.ts'
 import { follow } from '../../sync/follower.ts'
 import { directionsBetween } from '../../sync/directions.ts'
+import { DEFAULT_VERIFY_INTERVAL_S, verifyPeriodically } from '../../sync/periodic-verify.ts'
 import { replayDeadLetters } from '../../sync/replay.ts'
 import { directionStatus, type DirectionStatus } from '../../sync/status.ts'
 import { SyncMetrics } from '../../sync/sync-metrics.ts'
@@ -18,17 +20,43 @@ export interface SyncCommandIo {
   signal?: AbortSignal
 }
 
-export async function runSyncCommand (sub: string | undefined, dbs: Databases, opts: { json: boolean, batchSize: number, metricsPort?: number }, io: SyncCommandIo): Promise<number> {
+export interface SyncCommandOptions {
+  json: boolean
+  batchSize: number
+  metricsPort?: number
+  /** --verify-interval: seconds between the end of one verify run and the start of the next; 0 turns it off. */
+  verifyIntervalSeconds?: number
+  /** The most rows a verify run reads per second from each side. */
+  verifyRowsPerSecond?: number
+}
+
+export async function runSyncCommand (sub: string | undefined, dbs: Databases, opts: SyncCommandOptions, io: SyncCommandIo): Promise<number> {
   const [toUnified, toLegacy] = directionsBetween(dbs.legacy, dbs.unified)
   if (sub === '--follow' || sub === 'follow') {
+    const verifyInterval = opts.verifyIntervalSeconds ?? DEFAULT_VERIFY_INTERVAL_S
+    if (!Number.isFinite(verifyInterval) || verifyInterval < 0) {
+      throw new MigrateUsageError(`--verify-interval takes a number of seconds, 0 to turn verifying off, got ${JSON.stringify(opts.verifyIntervalSeconds)}.`)
+    }
     const registry = new Registry()
     const metrics = new SyncMetrics(registry)
     const server = opts.metricsPort === undefined ? null : await serveMetrics(registry, opts.metricsPort)
     const log = jsonLog(io.stderr)
-    log.info({ database: dbs.describe, metrics: server === null ? null : `http://127.0.0.1:${opts.metricsPort}/metrics` }, 'sync following both directions')
+    log.info({
+      database: dbs.describe,
+      metrics: server === null ? null : `http://127.0.0.1:${opts.metricsPort}/metrics`,
+      verifyEverySeconds: verifyInterval === 0 ? null : verifyInterval
+    }, 'sync following both directions')
+    // Verifying stops with following, also when following fails for good.
+    const stop = new AbortController()
+    const signal = io.signal === undefined ? stop.signal : AbortSignal.any([io.signal, stop.signal])
+    const verifying = verifyInterval === 0
+      ? null
+      : verifyPeriodically({ legacy: dbs.legacy, unified: dbs.unified, metrics, log, signal, intervalMs: verifyInterval * 1000, rowsPerSecond: opts.verifyRowsPerSecond })
     try {
-      await follow({ directions: [toUnified, toLegacy], stories: new TemplateStoryGenerator(), metrics, log, signal: io.signal ?? new AbortController().signal, batchSize: opts.batchSize })
+      await follow({ directions: [toUnified, toLegacy], stories: new TemplateStoryGenerator(), metrics, log, signal, batchSize: opts.batchSize })
     } finally {
+      stop.abort()
+      await verifying
       // Also when following fails for good, so that the process ends and its supervisor restarts it.
       server?.close()
       server?.closeAllConnections()
