@@ -1,7 +1,7 @@
 // The README's benchmark commands, run as a user runs them, in their short --quick form: they must finish,
 // exit 0 and report figures that make sense. They measure nothing here (the machine runs the other tests at
 // the same time); the figures the README quotes come from full runs on a quiet machine. In CI a missing
-// wrk or Postgres fails the test; elsewhere it is skipped.
+// wrk, Postgres or redis-server fails the test; elsewhere it is skipped.
 import { spawn, spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -59,4 +59,20 @@ t.test('npm run bench:data -- --quick: seed, backfill, search and the sync on Po
     t.ok(Number.isFinite(r[k]) && r[k]! > 0, `${k}: ${r[k]}`)
   }
   t.ok(Number.isFinite(r.sync_catchup_s), `caught up after the outage in ${r.sync_catchup_s} s`)
+})
+
+t.test('npm run bench:rollback -- --quick: faults injected under load on three replicas and one Redis', async (t) => {
+  if (spawnSync('redis-server', ['--version']).error !== undefined) {
+    missing(t, 'redis-server (apt-get install redis-server)')
+    return
+  }
+  const json = join(tempDir(t), 'rollback.json')
+  const run = await npmRun(t, 'bench:rollback', ['--quick', '--json', json])
+  t.equal(run.code, 0, 'it exits 0', { output: run.output.slice(-2000) })
+  const r = JSON.parse(readFileSync(json, 'utf8')) as { injections: Array<{ ms: number, errors: number }>, p50: number, max: number, flagger: { seconds: number, errors: number } }
+  t.equal(r.injections.length, 3, 'three injections')
+  for (const [i, x] of r.injections.entries()) t.ok(x.ms > 0 && x.ms < 30_000, `injection ${i + 1}: every replica on legacy after ${x.ms.toFixed(0)} ms`)
+  t.ok(r.max >= r.p50, 'max is at least p50')
+  t.equal(r.flagger.seconds, 300, 'next to Flagger\'s default of 5 checks a minute apart')
+  t.match(run.output, /fault → every replica on legacy, over 3 injections: p50 \d+ ms, max \d+ ms/)
 })
