@@ -129,6 +129,7 @@ export async function buildGateway (config: GatewayConfig, deps: GatewayDeps = {
       url: config.secrets.redis.url,
       config: config.cluster,
       states,
+      audit,
       routes: config.routes.map((r) => r.name),
       seconds: windowSeconds,
       metrics,

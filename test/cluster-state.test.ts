@@ -84,6 +84,14 @@ t.test('a change made through one replica reaches the others within a second', {
     return seen.every((s) => s.state === 'running') ? true : undefined
   })
   t.pass('a resume reaches every replica')
+  const replicaOf = async (g: TestGateway): Promise<string> => (await admin(g, 'GET', '/admin/cluster')).json.replica
+  const trail = await within(2_000, 'the three changes in the shared trail', async () => {
+    const { json } = await admin(a!, 'GET', '/admin/events?flag=items-api')
+    return json.events.length === 3 ? json.events : undefined
+  })
+  t.match(trail.value.map((e: any) => [e.action, e.replica]), [['resume', await replicaOf(b!)], ['rollback', await replicaOf(c!)], ['set_percent', await replicaOf(a!)]],
+    'every replica\'s changes, newest first, each naming the replica it was made through')
+  t.same((await admin(c!, 'GET', '/admin/events?flag=items-api&limit=1')).json.events.map((e: any) => e.action), ['resume'], 'the same trail through any replica, limited')
 })
 
 t.test('one replica evaluates at a time, and hands over when it stops', { skip }, async (t) => {
@@ -167,6 +175,11 @@ t.test('Redis killed: routing goes on, changes wait or apply safely, and Redis i
   })
   t.comment(`Redis back: the rollback made during the outage reached the other replica after ${back.ms.toFixed(0)} ms`)
   t.equal((await admin(a!, 'GET', '/admin/cluster')).json.pending_changes, 0)
+  const events = await within(2_000, 'the outage\'s rollback in the shared trail', async () => {
+    const { json } = await admin(b!, 'GET', '/admin/events?flag=items-api')
+    return json.events.some((e: any) => e.action === 'rollback') ? json.events : undefined
+  })
+  t.match(events.value[0], { action: 'rollback', reason: 'errors', replica: (await admin(a!, 'GET', '/admin/cluster')).json.replica }, 'the rollback made during the outage is in the trail every replica reads')
   const r = new Redis(redis.url)
   t.teardown(() => r.quit())
   const prefix = a!.config.cluster.key_prefix

@@ -46,6 +46,7 @@ const ClusterStatusSchema = {
     this_replica_leads: { type: 'boolean' },
     shared_windows: { type: 'boolean', description: 'whether the rules read every replica\'s counters (false while Redis is away)' },
     pending_changes: { type: 'integer', description: 'changes made here while Redis was away, not yet shared' },
+    pending_events: { type: 'integer', description: 'audit events written here while Redis was away, not yet in the shared trail' },
     last_resync: { type: ['string', 'null'] }
   }
 } as const
@@ -168,7 +169,11 @@ export async function adminPlugin (app: FastifyInstance, opts: AdminPluginOption
 
   app.get<{ Querystring: { limit: number, flag?: string } }>('/admin/events', {
     schema: { summary: 'The audit log, newest first', querystring: EventsQuery, response: { 200: responses.events, 400: responses.error, 401: responses.error } }
-  }, async (request) => ({ events: audit.list({ limit: request.query.limit, flag: request.query.flag }) }))
+  }, async (request) => {
+    const query = { limit: request.query.limit, ...(request.query.flag !== undefined ? { flag: request.query.flag } : {}) }
+    // With several replicas, every replica's events; this replica's own while Redis is away.
+    return { events: await opts.cluster?.audit.list(query) ?? audit.list(query) }
+  })
 }
 
 function replicasJson (cluster: Cluster | null): object | null {

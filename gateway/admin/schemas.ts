@@ -63,7 +63,8 @@ const Event = {
     flag: { type: 'string' },
     from: {},
     to: {},
-    reason: { type: 'string' }
+    reason: { type: 'string' },
+    replica: { type: 'string', description: 'with several replicas: the replica the change was made through' }
   }
 } as const
 

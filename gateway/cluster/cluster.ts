@@ -14,7 +14,9 @@ import { errors } from '../errors.ts'
 import type { FlagSource } from '../flags/flag-source.ts'
 import type { GatewayMetrics } from '../metrics/metrics.ts'
 import type { FlagState, FlagStates } from '../state/flag-states.ts'
+import type { AuditLog } from '../state/audit-log.ts'
 import { Lease } from './lease.ts'
+import { SharedAudit } from './shared-audit.ts'
 import { RedisLink } from './redis-link.ts'
 import { SharedMap, type ChangeMessage } from './shared-map.ts'
 import { SharedPercents } from './shared-percents.ts'
@@ -24,6 +26,7 @@ export interface ClusterOptions {
   url: string
   config: GatewayConfig['cluster']
   states: FlagStates
+  audit: AuditLog
   routes: readonly string[]
   /** The longest window the rules read, in seconds. */
   seconds: number
@@ -42,6 +45,8 @@ export interface ClusterStatus {
   shared_windows: boolean
   /** Changes made here while Redis was away, not yet shared. */
   pending_changes: number
+  /** Audit events written here while Redis was away, not yet in the shared trail. */
+  pending_events: number
   last_resync: string | null
 }
 
@@ -49,6 +54,7 @@ export class Cluster {
   readonly link: RedisLink
   readonly windows: SharedWindows
   readonly lease: Lease
+  readonly audit: SharedAudit
   readonly #o: ClusterOptions
   readonly #states: SharedMap<FlagState>
   #percents: SharedPercents | null = null
@@ -67,6 +73,8 @@ export class Cluster {
     })
     this.windows = new SharedWindows({ link: this.link, routes: opts.routes, seconds: opts.seconds, now: opts.now })
     this.lease = new Lease(this.link, { ms: opts.config.lease_ms, log: opts.log })
+    this.audit = new SharedAudit(this.link)
+    opts.audit.onAppend = (event) => { this.audit.add(event) }
     this.#states = new SharedMap<FlagState>({
       link: this.link,
       name: 'states',
@@ -117,6 +125,7 @@ export class Cluster {
       try {
         const states = await this.#states.resync()
         const percents = await this.#percents?.map.resync() ?? { pushed: 0, adopted: 0 }
+        await this.audit.flush()
         this.#lastResync = new Date()
         if (states.adopted + percents.adopted > 0) {
           this.#o.log.info({ states, percents }, 'resynchronised with Redis: adopted changes made elsewhere')
@@ -136,6 +145,7 @@ export class Cluster {
       this_replica_leads: this.leader.holds(),
       shared_windows: this.windows.shared,
       pending_changes: this.#states.pending + (this.#percents?.map.pending ?? 0),
+      pending_events: this.audit.pending,
       last_resync: this.#lastResync?.toISOString() ?? null
     }
   }
@@ -145,7 +155,10 @@ export class Cluster {
     for (const t of this.#timers) clearInterval(t)
     this.#timers = []
     await this.lease.stop()
-    if (this.link.up) await this.windows.flush().catch(() => {})
+    if (this.link.up) {
+      await this.windows.flush().catch(() => {})
+      await this.audit.flush().catch(() => {})
+    }
     await this.link.close()
   }
 

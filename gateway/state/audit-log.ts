@@ -33,6 +33,8 @@ export class AuditLog {
   #writes: Promise<unknown> = Promise.resolve()
   /** Lines of the file that could not be read back (a torn last line after a crash). */
   skipped = 0
+  /** Told of every event once it is on disk (with several replicas: the shared trail). */
+  onAppend: ((event: AuditEvent) => void) | null = null
 
   constructor (stateDir: string, opts: { memory?: number, now?: () => Date } = {}) {
     this.file = join(stateDir, 'audit.jsonl')
@@ -71,6 +73,7 @@ export class AuditLog {
       await this.#fh.datasync()
       this.#nextId++
       this.#keep(full)
+      this.onAppend?.(full)
       return full
     })
     this.#writes = run.catch(() => {})
