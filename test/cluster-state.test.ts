@@ -11,6 +11,7 @@ import { within } from './helpers/poll.ts'
 import { missing, startRedis } from './helpers/servers.ts'
 import { namedJson, startUpstream } from './helpers/upstream.ts'
 import { renderStatus } from '../gateway/cli/commands/status.ts'
+import { runSwitchyard } from './helpers/cli-run.ts'
 
 const skip = missing('redis-server') ?? false
 
@@ -92,6 +93,10 @@ t.test('a change made through one replica reaches the others within a second', {
   t.match(trail.value.map((e: any) => [e.action, e.replica]), [['resume', await replicaOf(b!)], ['rollback', await replicaOf(c!)], ['set_percent', await replicaOf(a!)]],
     'every replica\'s changes, newest first, each naming the replica it was made through')
   t.same((await admin(c!, 'GET', '/admin/events?flag=items-api&limit=1')).json.events.map((e: any) => e.action), ['resume'], 'the same trail through any replica, limited')
+  const cli = await runSwitchyard(t, ['events', '--flag', 'items-api'], { env: { SWITCHYARD_ADMIN_URL: a!.adminUrl } })
+  t.equal(cli.code, 0)
+  const newest = cli.stdout.split('\n')[1]!
+  t.ok(newest.includes('resume') && newest.includes(`via ${await replicaOf(b!)}`), `switchyard events names the replica each change went through: ${newest}`)
 })
 
 t.test('one replica evaluates at a time, and hands over when it stops', { skip }, async (t) => {

@@ -41,6 +41,8 @@ export interface AuditEvent {
   from: unknown
   to: unknown
   reason: string
+  /** With several replicas: the replica the change was made through. */
+  replica?: string
 }
 
 export interface SetPercentAnswer {

@@ -49,7 +49,7 @@ function eventRow (e: AuditEvent): Cell[] {
     String(e.id),
     e.at,
     e.actor,
-    e.source,
+    e.replica !== undefined ? `${e.source} via ${e.replica}` : e.source,
     { text: e.action, tone: ACTION_TONES[e.action] ?? 'plain' },
     e.flag,
     `${side(e.from)} → ${side(e.to)}`,
