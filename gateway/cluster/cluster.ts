@@ -115,7 +115,10 @@ export class Cluster {
       t.unref()
       this.#timers.push(t)
     }
-    every(this.#o.config.flush_interval_ms, async () => { if (this.link.up) await this.windows.flush() })
+    every(this.#o.config.flush_interval_ms, async () => {
+      if (this.link.up) await this.windows.flush()
+      else this.windows.prune()
+    })
     every(this.#o.config.resync_interval_ms, async () => { if (this.link.up) await this.resync() })
   }
 

@@ -77,6 +77,20 @@ export class SharedWindows {
     return this.#flushing
   }
 
+  /** While Redis is away: forgets what has left the window, so that an outage of any length holds bounded memory. */
+  prune (): void {
+    const batch = this.#pending
+    this.#pending = new Map()
+    this.#requeue(batch)
+  }
+
+  /** Counted here and not yet flushed, in route-seconds: bounded by the routes times the window. */
+  get unflushed (): number {
+    let n = 0
+    for (const seconds of this.#pending.values()) n += seconds.size
+    return n
+  }
+
   /** Flushes, then reads every replica's window; on failure the readers fall back to this replica's own. */
   async refresh (): Promise<void> {
     try {
