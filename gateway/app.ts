@@ -158,6 +158,7 @@ export async function buildGateway (config: GatewayConfig, deps: GatewayDeps = {
   cluster?.windows.readLocally({ traffic, shadow: shadowing })
   const ctx: ProxyContext = { upstreams, metrics, traffic, log, shadowing, closing: false, inflight: 0, onIdle: null }
   const control = new RolloutControl({
+    ...(cluster !== null ? { fresh: (flag: string) => cluster!.refresh(flag) } : {}),
     flags,
     states,
     audit,

@@ -140,6 +140,21 @@ export class Cluster {
     return this.#resyncing
   }
 
+  /**
+   * Before a change to a flag: adopts its state and percentage from Redis if they are newer, so that a
+   * change made through another replica a moment ago is seen even if its message has not arrived yet.
+   * Without Redis it does nothing: the change is then judged on what this replica knows.
+   */
+  async refresh (flag: string): Promise<void> {
+    if (!this.link.up) return
+    try {
+      await this.#states.refresh(flag)
+      await this.#percents?.map.refresh(flag)
+    } catch {
+      // Redis went away meanwhile: judged on what this replica knows.
+    }
+  }
+
   status (): ClusterStatus {
     return {
       replica: this.link.replica,

@@ -87,6 +87,12 @@ export class SharedMap<V> {
     await this.#adoptIfNewer(message.key, entry)
   }
 
+  /** Adopts Redis's value of one key if it is newer: read-your-writes for a change made through another replica. */
+  async refresh (key: string): Promise<void> {
+    const text = await this.#o.link.run((r) => r.hget(this.#hash, key))
+    if (text !== null) await this.#adoptIfNewer(key, JSON.parse(text) as Stamped<V>)
+  }
+
   /** Pushes this replica's values where they are newer, then adopts Redis's where they are newer. */
   async resync (): Promise<{ pushed: number, adopted: number }> {
     let pushed = 0

@@ -23,12 +23,15 @@ export class RolloutControl {
   #queue: Promise<unknown> = Promise.resolve()
 
   readonly #onRollback: (flag: string, rule: string, event: AuditEvent) => void
+  readonly #fresh: (flag: string) => Promise<void>
 
   constructor (deps: {
     flags: FlagSource
     states: FlagStates
     audit: AuditLog
     log: { error: (o: object, msg: string) => void }
+    /** Runs before each change, with the flag: with several replicas, reads its latest state from Redis. */
+    fresh?: (flag: string) => Promise<void>
     /** Told of each flag that goes from another state to rolled_back, by which rule ("manual" for a person), and its event. */
     onRollback?: (flag: string, rule: string, event: AuditEvent) => void
   }) {
@@ -37,11 +40,12 @@ export class RolloutControl {
     this.#audit = deps.audit
     this.#log = deps.log
     this.#onRollback = deps.onRollback ?? (() => {})
+    this.#fresh = deps.fresh ?? (async () => {})
   }
 
   setPercent (flag: string, percent: number, who: Actor): Promise<SetPercentResult> {
     return this.#serial(async () => {
-      this.#mustExist(flag)
+      await this.#begin(flag)
       const state = this.#states.get(flag).state
       if (state === 'rolled_back') throw errors.FLAG_ROLLED_BACK(flag)
       const previous = this.#flags.percent(flag)
@@ -73,7 +77,7 @@ export class RolloutControl {
    */
   rollback (flag: string, who: Actor, details?: { rule: string } & Record<string, unknown>): Promise<StateChangeResult> {
     return this.#serial(async () => {
-      this.#mustExist(flag)
+      await this.#begin(flag)
       const before = { state: this.#states.get(flag).state, percent: this.#flags.percent(flag) }
       // The override routes everything to legacy at once; the percentage follows in the flag source.
       await this.#states.set(flag, { state: 'rolled_back', reason: who.reason, actor: who.actor })
@@ -94,7 +98,7 @@ export class RolloutControl {
   /** Holds the flag where it is: a step plan does not advance it. Idempotent while paused. */
   pause (flag: string, who: Actor): Promise<StateChangeResult> {
     return this.#serial(async () => {
-      this.#mustExist(flag)
+      await this.#begin(flag)
       const current = this.#states.get(flag).state
       if (current !== 'running' && current !== 'paused') throw errors.FLAG_NOT_RUNNING(flag, current, 'paused')
       const percent = this.#flags.percent(flag)
@@ -107,7 +111,7 @@ export class RolloutControl {
   /** Sends every sticky key of the flag to new (100 %) and ends its plan: the rollout is done. */
   promote (flag: string, who: Actor): Promise<StateChangeResult> {
     return this.#serial(async () => {
-      this.#mustExist(flag)
+      await this.#begin(flag)
       const current = this.#states.get(flag).state
       if (current === 'rolled_back') throw errors.FLAG_NOT_RUNNING(flag, current, 'promoted')
       const previous = this.#flags.percent(flag)
@@ -120,7 +124,7 @@ export class RolloutControl {
 
   resume (flag: string, who: Actor): Promise<StateChangeResult> {
     return this.#serial(async () => {
-      this.#mustExist(flag)
+      await this.#begin(flag)
       const current = this.#states.get(flag).state
       if (current !== 'rolled_back' && current !== 'paused') throw errors.FLAG_NOT_ROLLED_BACK(flag, current)
       const percent = this.#flags.percent(flag)
@@ -128,6 +132,12 @@ export class RolloutControl {
       const event = await this.#audit.append({ ...who, action: 'resume', flag, from: { state: current, percent }, to: { state: 'running', percent } })
       return { flag, state: 'running', percent, previous: percent, event }
     })
+  }
+
+  /** Every change starts here, in the queue: the flag exists, and this replica knows its latest state. */
+  async #begin (flag: string): Promise<void> {
+    this.#mustExist(flag)
+    await this.#fresh(flag)
   }
 
   #mustExist (flag: string): void {

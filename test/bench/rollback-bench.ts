@@ -41,7 +41,8 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 async function call (r: Replica, method: string, path: string, body: unknown): Promise<number> {
   const res = await fetch(`${r.adminUrl}${path}`, { method, headers: { 'content-type': 'application/json', 'x-switchyard-actor': 'bench' }, body: JSON.stringify(body) })
-  await res.arrayBuffer()
+  const text = await res.text()
+  if (res.status >= 300) throw new Error(`${method} ${path} through ${r.name} answered ${res.status}: ${text}`)
   return res.status
 }
 
