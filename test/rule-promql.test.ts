@@ -11,7 +11,6 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyBaseLogger } from 'fastify'
 import t, { type Test } from 'tap'
 import { parse as parseYaml } from 'yaml'
-import { buildGateway } from '../gateway/app.ts'
 import { checkRoutes } from '../gateway/config/check-routes.ts'
 import { buildConfig } from '../gateway/config/load.ts'
 import type { RuleConfig } from '../gateway/config/schema.ts'
@@ -166,15 +165,16 @@ t.test('config: every problem of promql rules is named with its fix', async (t) 
 
 t.test('config: promql without PROMETHEUS_URL is refused, saying to set it', async (t) => {
   const list = [{ name: 'p', metric: 'promql', query: 'up', threshold: 1 }, { name: 'e', metric: 'error_rate', threshold: 0.1 }]
-  const config = build(list, {})
+  t.throws(() => build(list, {}), { code: 'SY_ERR_CONFIG_INVALID', message: /rules\.list\[0\]\.metric: promql needs PROMETHEUS_URL/ }, 'the loader refuses it')
+  const config = build(list)
   t.same(checkRoutes(config, { prometheus: false }), [
     'rules.list[0].metric: promql needs PROMETHEUS_URL, the Prometheus to query (such as http://prometheus:9090); set it, or remove the rule'
   ], 'the check names the rule')
   t.same(checkRoutes(config, { prometheus: true }), [])
   const dir = tempDir(t)
   writeFileSync(`${dir}/features.json`, featuresJson({ 'items-api': 0, 'visual-search': 0 }))
-  const noUrl = testConfig(dir, { legacy: 'http://127.0.0.1:1', new: 'http://127.0.0.1:2', config: { rules: { list: [{ name: 'p', metric: 'promql', query: 'up', threshold: 1 }] } } })
-  await t.rejects(buildGateway(noUrl, { logger: quietLogger() }), { code: 'SY_ERR_CONFIG_INVALID', message: /rules\.list\[0\]: metric promql needs PROMETHEUS_URL/ }, 'the gateway refuses to start')
+  t.throws(() => testConfig(dir, { legacy: 'http://127.0.0.1:1', new: 'http://127.0.0.1:2', config: { rules: { list: [{ name: 'p', metric: 'promql', query: 'up', threshold: 1 }] } } }),
+    { code: 'SY_ERR_CONFIG_INVALID', message: /rules\.list\[0\]\.metric: promql needs PROMETHEUS_URL/ }, 'the gateway refuses to start')
 })
 
 t.test('config: the promql examples of flags/switchyard.yaml (commented out) and of the README are valid', async (t) => {

@@ -17,7 +17,6 @@ import type { Route } from '../routing/route-table.ts'
 import type { Shadowing } from '../shadow/shadowing.ts'
 import type { ErrorReporter } from '../observability/error-reporter.ts'
 import type { FlagStates } from '../state/flag-states.ts'
-import { errors } from '../errors.ts'
 import { expandQuery, type PrometheusQuery } from './prometheus-query.ts'
 import { evaluate, evaluatePromql, type RuleInput, type Verdict } from './verdict.ts'
 
@@ -82,10 +81,6 @@ export class RuleEvaluator {
     for (const r of opts.routes) {
       if (r.flag === null) continue
       this.#routesOf.set(r.flag, [...(this.#routesOf.get(r.flag) ?? []), r])
-    }
-    const promql = opts.rules.flatMap((r, i) => r.metric === 'promql' ? [`rules.list[${i}]`] : [])
-    if (promql.length > 0 && (opts.prometheus ?? null) === null) {
-      throw errors.CONFIG_INVALID(`${promql.join(', ')}: metric promql needs PROMETHEUS_URL, the Prometheus to query (such as http://prometheus:9090); set it, or remove the rule`)
     }
     for (const [flag, routes] of this.#routesOf) this.#routeNames.set(flag, routes.map((r) => r.name))
     for (const rule of opts.rules) {
