@@ -101,7 +101,8 @@ async function main (): Promise<void> {
       await call(replicas[i % 3]!, 'POST', '/admin/flags/items-api/resume', { reason: 'bench: next injection' })
     }
     await call(replicas[(i + 1) % 3]!, 'PUT', '/admin/flags/items-api', { percent: 25, reason: 'bench: next injection' })
-    await sleep(3_000)
+    // Plus a random part of an evaluation interval, so that the onsets fall anywhere between two evaluations.
+    await sleep(3_000 + Math.random() * rules.interval_ms)
     const failedBefore = seen.failed
     const onset = performance.now()
     fault.on = true
