@@ -86,7 +86,8 @@ export class RedisLink extends EventEmitter<{ up: [], down: [why: string], messa
       this.#o.onError?.()
       this.#lastError = (err as Error).message
       // A timed-out command on a live connection: treat Redis as away until a reconnect proves otherwise.
-      if (this.#up && this.client.status === 'ready') this.client.disconnect(true)
+      // An error Redis answered (a ReplyError) says nothing about the connection.
+      if ((err as Error).name !== 'ReplyError' && this.#up && this.client.status === 'ready') this.client.disconnect(true)
       throw err
     }
   }
