@@ -18,6 +18,8 @@ t.test('status prints one aligned row per route, and why each flag that is not r
     'health           -                   -  running              -         0                  0/0',
     '',
     'Traffic over the last 60 s. Flags: embedded, flags/.',
+    'Rule new-p99 on items-api fails (2 of 5 in a row before it rolls back): p99 of new 1.42 s over 30 s, threshold 1.00 s',
+    'Rule prom-errors on garments-api gets no value: Prometheus refused the query (bad_data): parse error at char 5: unexpected end of input; fix the rule\'s query',
     '',
     'search-api is rolled_back since 2025-03-14T09:26:53.120Z, by rule:new-error-rate: rule new-error-rate: ' +
       '7.2% of requests to new failed over 60 s (threshold 5%), 3 windows in a row',

@@ -11,6 +11,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyBaseLogger } from 'fastify'
 import t, { type Test } from 'tap'
 import { parse as parseYaml } from 'yaml'
+import type { RoutesAnswer } from '../gateway/cli/admin-types.ts'
+import { renderStatus } from '../gateway/cli/commands/status.ts'
 import { checkRoutes } from '../gateway/config/check-routes.ts'
 import { buildConfig } from '../gateway/config/load.ts'
 import type { RuleConfig } from '../gateway/config/schema.ts'
@@ -424,6 +426,10 @@ t.test('a query without one number, or one Prometheus refuses, is inconclusive a
     failing: 0,
     last: { status: 'inconclusive', error: { code: 'SY_ERR_PROMQL_REJECTED', message: /^Prometheus refused the query \(bad_data\): .*parse error.*; fix the rule's query$/ } }
   }, `a bad query: Prometheus's message in GET /admin/rules (${rules.get('bad')?.last?.summary})`)
+  const status = renderStatus(await (await fetch(`${gw.adminUrl}/admin/routes`)).json() as RoutesAnswer, false)
+  t.match(status, /^Rule bad on items-api gets no value: Prometheus refused the query \(bad_data\): .*parse error.*$/m, 'switchyard status shows the query\'s error')
+  t.match(status, /^Rule several on items-api gets no value: the query returned 2 series/m)
+  t.notMatch(status, /Rule (nothing|nan) /, 'but not a query that merely has no value yet')
   t.equal((await stateOf(gw)).state, 'running')
   t.equal(gw.gw.rules.prometheus?.healthy, true, 'a refused query is not an outage')
   t.equal(sample(await scrape(gw.adminUrl), 'switchyard_dependency_errors_total', { dependency: 'prometheus' }), 0)

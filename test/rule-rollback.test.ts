@@ -4,6 +4,8 @@
 // no rollback. A latency fault trips the p99 rule and a shadow mismatch fault the mismatch rule.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import t, { type Test } from 'tap'
+import type { RoutesAnswer } from '../gateway/cli/admin-types.ts'
+import { renderStatus } from '../gateway/cli/commands/status.ts'
 import { startGateway, type TestGateway } from './helpers/gateway.ts'
 import { sample, scrape } from './helpers/metrics.ts'
 import { within } from './helpers/poll.ts'
@@ -123,6 +125,19 @@ t.test('too little traffic gives inconclusive verdicts and no rollback, whatever
   t.match(rules.rules[0], { failing: 0, last: { status: 'inconclusive', summary: /requests to new over 5 s, fewer than 1000/ } }, 'the verdict is inconclusive')
   t.equal((await stateOf(gw)).state, 'running', 'and the flag keeps running')
   t.equal(sample(await scrape(gw.adminUrl), 'switchyard_rollbacks_total', { flag: 'items-api', rule: 'guard' }), 0)
+})
+
+t.test('switchyard status shows a rule that fails before it acts', async (t) => {
+  const { gw, fault } = await gatewayWithRule(t, { metric: 'error_rate', threshold: 0.1, consecutive: 1_000 })
+  fault.errorShare = 0.5
+  const load = steadyLoad(t, gw, { users: 40 })
+  const seen = await within(10_000, 'the failing rule in status', async () => {
+    const text = renderStatus(await (await fetch(`${gw.adminUrl}/admin/routes`)).json() as RoutesAnswer, false)
+    return /^Rule guard on items-api fails \(\d+ of 1000 in a row before it rolls back\): error rate of new .* over 5 s, threshold 10\.0 %$/m.test(text) ? text : undefined
+  })
+  await load.stop()
+  t.pass(`status: ${seen.value.split('\n').find((l) => l.startsWith('Rule guard'))}`)
+  t.equal((await stateOf(gw)).state, 'running', 'it has not acted yet')
 })
 
 t.test('a latency fault trips the p99 rule', async (t) => {

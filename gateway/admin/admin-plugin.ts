@@ -106,6 +106,10 @@ export async function adminPlugin (app: FastifyInstance, opts: AdminPluginOption
     flag_source: { kind: flags.kind, location: flags.location, healthy: flags.healthy ?? null, pending_writes: flags.pendingWrites?.() ?? [] },
     window_seconds: opts.windowSeconds,
     replicas: replicasJson(opts.cluster),
+    // What needs a look: rules failing now, and rules that could get no value (a query's error).
+    rule_alerts: opts.rules.snapshot().flatMap((s) => s.last !== null && (s.last.status === 'fail' || s.last.error !== undefined)
+      ? [{ rule: s.rule, flag: s.flag, status: s.last.status, failing: s.failing, consecutive_required: s.consecutive_required, summary: s.last.summary, error: s.last.error?.message ?? null }]
+      : []),
     routes: table.routes.map((r) => {
       const s = r.flag === null ? null : states.get(r.flag)
       const t = traffic.totals(r.name, opts.windowSeconds)

@@ -203,6 +203,22 @@ export const responses = {
         }
       },
       window_seconds: { type: 'integer' },
+      rule_alerts: {
+        type: 'array',
+        description: 'rules whose last verdict failed (they act after consecutive_required in a row), or that could get no value (error); GET /admin/rules has every rule',
+        items: {
+          type: 'object',
+          properties: {
+            rule: { type: 'string' },
+            flag: { type: 'string' },
+            status: { type: 'string', enum: ['pass', 'fail', 'inconclusive'] },
+            failing: { type: 'integer' },
+            consecutive_required: { type: 'integer' },
+            summary: { type: 'string' },
+            error: { type: ['string', 'null'] }
+          }
+        }
+      },
       replicas: {
         type: ['object', 'null'],
         description: 'null for one replica; with REDIS_URL, whether Redis answers and which replica evaluates the rules',

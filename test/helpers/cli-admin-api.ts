@@ -112,6 +112,10 @@ export class AdminApi {
     return {
       flag_source: { kind: 'embedded', location: 'flags/' },
       window_seconds: 60,
+      rule_alerts: [
+        { rule: 'new-p99', flag: 'items-api', status: 'fail', failing: 2, consecutive_required: 5, summary: 'p99 of new 1.42 s over 30 s, threshold 1.00 s', error: null },
+        { rule: 'prom-errors', flag: 'garments-api', status: 'inconclusive', failing: 0, consecutive_required: 3, summary: 'no value', error: 'Prometheus refused the query (bad_data): parse error at char 5: unexpected end of input; fix the rule\'s query' }
+      ],
       routes: this.routes.map((r) => {
         const flag = r.flag === null ? undefined : this.flags.get(r.flag)
         const total = r.traffic.legacy + r.traffic.new

@@ -57,6 +57,12 @@ export function renderStatus (answer: RoutesAnswer, colour: boolean): string {
         `${r.pending_changes > 0 ? ` and holds ${r.pending_changes} change(s) to share when Redis returns` : ''}.\n`
   }
 
+  for (const a of answer.rule_alerts ?? []) {
+    text += a.error !== null
+      ? `Rule ${printable(a.rule)} on ${printable(a.flag)} gets no value: ${printable(a.error)}\n`
+      : `Rule ${printable(a.rule)} on ${printable(a.flag)} fails (${a.failing} of ${a.consecutive_required} in a row before it rolls back): ${printable(a.summary)}\n`
+  }
+
   const notes = stateNotes(answer.routes)
   if (notes.length > 0) text += '\n' + notes.join('\n') + '\n'
   return text
