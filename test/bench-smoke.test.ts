@@ -8,9 +8,9 @@ import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { tempDir } from './helpers/gateway.ts'
 import { ROOT } from './helpers/process-serve.ts'
+import { inCi } from './helpers/servers.ts'
 
 t.setTimeout(600_000)
-const inCi = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false'
 
 function npmRun (t: Test, script: string, args: string[]): Promise<{ code: number | null, output: string }> {
   return new Promise((resolve) => {
@@ -24,7 +24,7 @@ function npmRun (t: Test, script: string, args: string[]): Promise<{ code: numbe
 }
 
 function missing (t: Test, what: string): void {
-  if (inCi) t.fail(`${what} is missing: .ci/run installs and starts it`)
+  if (inCi()) t.fail(`${what} is missing: .ci/run installs and starts it`)
   else t.skip(`${what} is missing`, () => {})
 }
 

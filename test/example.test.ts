@@ -9,7 +9,8 @@ import WebSocket from 'ws'
 import { runCli } from '../gateway/cli/main.ts'
 import { testDatabase } from './helpers/db.ts'
 import { tempDir } from './helpers/gateway.ts'
-import { freePort, ROOT, spawnServe, waitReady } from './helpers/process-serve.ts'
+import { ROOT, spawnServe, waitReady } from './helpers/process-serve.ts'
+import { freePort } from './helpers/servers.ts'
 
 t.test('serve --example splits traffic between the legacy and unified services', async (t) => {
   const [proxy, admin, legacy, neu] = [await freePort(), await freePort(), await freePort(), await freePort()]

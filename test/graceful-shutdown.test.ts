@@ -4,7 +4,8 @@
 import { request, type IncomingHttpHeaders } from 'node:http'
 import t from 'tap'
 import { tempDir } from './helpers/gateway.ts'
-import { freePort, spawnServe, waitReady, writeServeConfig } from './helpers/process-serve.ts'
+import { spawnServe, waitReady, writeServeConfig } from './helpers/process-serve.ts'
+import { freePort } from './helpers/servers.ts'
 import { namedJson, startUpstream } from './helpers/upstream.ts'
 
 const SLOW_MS = 1_500

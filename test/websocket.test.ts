@@ -3,7 +3,7 @@
 // the life of the connection.
 import t from 'tap'
 import { DEFAULT_ROUTES, startGateway, type TestGateway } from './helpers/gateway.ts'
-import { freePort } from './helpers/process-serve.ts'
+import { freePort } from './helpers/servers.ts'
 import { openWs, wsOutcome, wsUrl, type WsClient } from './helpers/ws-client.ts'
 import { startWsUpstream, type WsUpstream } from './helpers/ws-upstream.ts'
 

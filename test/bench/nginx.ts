@@ -2,7 +2,7 @@
 // generated in a temporary prefix directory, so that nothing of the system's nginx setup is used.
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { freePort } from '../helpers/process-serve.ts'
+import { freePort } from '../helpers/servers.ts'
 import { join } from 'node:path'
 import { startChild, type Child } from './children.ts'
 

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { connectPostgres, openPglite, type DatabaseHandle, type DatabaseKind } from '../../services/db/database.ts'
 import { migrateUp } from '../../services/db/migrate.ts'
+import { inCi } from './servers.ts'
 import type { MigrationSetName } from '../../services/db/migration-sets.ts'
 
 export const TEST_PG_URL_VARIABLE = 'SWITCHYARD_TEST_PG_URL'
@@ -22,7 +23,7 @@ export interface TestDatabase {
 export async function testDatabase (t: Teardown): Promise<TestDatabase> {
   const serverUrl = process.env[TEST_PG_URL_VARIABLE]
   if (serverUrl !== undefined && serverUrl !== '') return postgresDatabase(t, serverUrl)
-  if (process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false') {
+  if (inCi()) {
     throw new Error(`${TEST_PG_URL_VARIABLE} is not set: in CI the tests need a real PostgreSQL with pgvector ` +
       '(.ci/run starts one with .ci/postgres.sh); they do not fall back to PGlite there')
   }

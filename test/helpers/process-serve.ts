@@ -2,7 +2,6 @@
 // to a temporary folder, and the child killed by the test's teardown if it is still running.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
 import { join, resolve } from 'node:path'
 import { stringify } from 'yaml'
 import { DEFAULT_ROUTES, featuresJson } from './gateway.ts'
@@ -11,18 +10,6 @@ interface Teardown { teardown (fn: () => unknown): void }
 
 export const ROOT = resolve(import.meta.dirname, '..', '..')
 export const ENTRY = join(ROOT, 'gateway', 'bin', 'switchyard.ts')
-
-/** A port that was free a moment ago: bound on 127.0.0.1 with port 0, read, and released. */
-export function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 export interface ServeConfigOptions {
   proxyPort: number

@@ -3,7 +3,8 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { featuresJson, tempDir } from './gateway.ts'
-import { freePort, spawnServe, waitReady, writeServeConfig, type ServeProcess } from './process-serve.ts'
+import { spawnServe, waitReady, writeServeConfig, type ServeProcess } from './process-serve.ts'
+import { freePort } from './servers.ts'
 
 interface Teardown { teardown (fn: () => unknown): void }
 

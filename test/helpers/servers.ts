@@ -44,6 +44,7 @@ function debianPackage (binary: string): string {
   return ({ 'redis-server': 'redis-server', prometheus: 'prometheus', promtool: 'prometheus', kubectl: 'kubernetes-client' } as Record<string, string>)[binary] ?? binary
 }
 
+/** A port that was free a moment ago: bound on 127.0.0.1 with port 0, read, and released. */
 export async function freePort (): Promise<number> {
   return await new Promise((resolve, reject) => {
     const s = createServer()
