@@ -30,7 +30,6 @@ import { VERSION } from './version.ts'
 import { PrometheusQuery } from './rules/prometheus-query.ts'
 import { RuleEvaluator } from './rules/rule-evaluator.ts'
 import { StepPlans } from './rules/step-plans.ts'
-import { sinceResume } from './rules/evidence.ts'
 import { AuditLog } from './state/audit-log.ts'
 import { FlagStates } from './state/flag-states.ts'
 
@@ -178,14 +177,9 @@ export async function buildGateway (config: GatewayConfig, deps: GatewayDeps = {
     rules: config.rules.list,
     intervalMs: config.rules.interval_ms,
     routes: router.table.routes,
-    // What a flag did since a person last resumed it, summed over every replica when there are several.
-    ...sinceResume({
-      traffic: cluster?.windows.traffic ?? traffic,
-      shadowing: cluster?.windows.shadow ?? shadowing,
-      routes: router.table.routes,
-      states,
-      now: deps.now
-    }),
+    // Summed over every replica when there are several.
+    traffic: cluster?.windows.traffic ?? traffic,
+    shadowing: cluster?.windows.shadow ?? shadowing,
     ...(cluster !== null ? { leader: cluster.leader } : {}),
     states,
     control,

@@ -1,49 +1,62 @@
 // A resumed flag is judged on what it did since the resume: the errors that rolled it back, still in the
-// window, neither roll it back again nor count towards min_requests.
+// window, neither roll it back again nor count towards min_requests. Through a real gateway, its clock
+// shifted so that the fault lies ten seconds in the past, inside the rule's 30 s window.
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import t from 'tap'
-import { TrafficWindow } from '../gateway/metrics/traffic-window.ts'
-import { sinceResume } from '../gateway/rules/evidence.ts'
-import { FlagStates } from '../gateway/state/flag-states.ts'
-import { evaluate } from '../gateway/rules/verdict.ts'
-import type { RuleConfig } from '../gateway/config/schema.ts'
-import type { Route } from '../gateway/routing/route-table.ts'
-import { tempDir } from './helpers/gateway.ts'
+import { evidenceSeconds } from '../gateway/rules/evidence.ts'
+import { startGateway } from './helpers/gateway.ts'
+import { startUpstream } from './helpers/upstream.ts'
 
-const RULE = { name: 'burst', metric: 'error_rate', window_seconds: 30, min_requests: 40, threshold: 0.25, consecutive: 1 } as RuleConfig
+const RULE = { name: 'burst', metric: 'error_rate', window_seconds: 30, min_requests: 40, threshold: 0.25, consecutive: 1 }
 
-t.test('the window starts at the resume', async (t) => {
-  let now = Date.UTC(2026, 0, 1, 12, 0, 0)
-  const traffic = new TrafficWindow({ seconds: 60, now: () => now })
-  const states = new FlagStates(tempDir(t))
-  await states.load()
-  const routes = [{ name: 'items', flag: 'items-api' }] as Route[]
-  const windows = sinceResume({ traffic, shadowing: null, routes, states, now: () => now })
-  const verdict = (): string => evaluate(RULE, { totals: windows.traffic.totals('items', RULE.window_seconds), newLatencies: [], shadow: { compared: 0, mismatched: 0 } }).status
-
-  // 10 s of a fault: 50 % errors.
-  for (let s = 0; s < 10; s++, now += 1000) for (let i = 0; i < 20; i++) traffic.record('items', 'new', i % 2 === 0, 0.01)
-  t.equal(verdict(), 'fail', 'the fault fails the rule')
-  await states.set('items-api', { state: 'rolled_back', reason: 'burst', actor: 'rule:burst' }, new Date(now))
-  now += 5_000
-  await states.set('items-api', { state: 'running', reason: 'fixed', actor: 'ops' }, new Date(now))
-  now += 500
-  t.equal(verdict(), 'inconclusive', 'just after the resume: the old errors do not count, and too few new requests')
-  for (let s = 0; s < 3; s++) {
-    for (let i = 0; i < 20; i++) traffic.record('items', 'new', false, 0.01)
-    now += 1000
+t.test('the window a rule reads starts at the resume', async (t) => {
+  const fault = { on: true }
+  const legacy = await startUpstream(t, (req, res) => { req.resume(); res.writeHead(200, { 'content-type': 'application/json' }).end('{}') })
+  const fresh = await startUpstream(t, (req: IncomingMessage, res: ServerResponse) => {
+    req.resume()
+    res.writeHead(fault.on ? 500 : 200, { 'content-type': 'application/json' }).end('{}')
+  })
+  let offset = -10_000
+  const gw = await startGateway(t, {
+    legacy: legacy.url,
+    new: fresh.url,
+    percents: { 'items-api': 100 },
+    config: { rules: { interval_ms: 60_000, list: [RULE] } },
+    deps: { now: () => Date.now() + offset }
+  })
+  const send = async (n: number): Promise<void> => {
+    for (let i = 0; i < n; i++) await (await fetch(`${gw.proxyUrl}/items/1`, { headers: { 'x-user-id': `u${i}` } })).arrayBuffer()
   }
-  t.equal(verdict(), 'pass', 'healthy requests since the resume pass, with the fault still inside the 30 s window')
-  t.equal(traffic.totals('items', 30).newErrors, 100, 'the window itself still holds the fault')
-  t.equal(windows.traffic.totals('items', 30).newErrors, 0, 'the rule does not see it')
-  t.equal(windows.traffic.totals('other', 30).new, 0, 'routes without a flag are read as they are')
+  const admin = async (method: string, path: string, body?: unknown): Promise<any> => {
+    const res = await fetch(`${gw.adminUrl}${path}`, { method, ...(body !== undefined ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}) })
+    return await res.json()
+  }
+  const verdict = async (): Promise<any> => (await admin('GET', '/admin/rules')).rules[0].last
+
+  await send(60) // ten seconds ago: every answer of new a 500
+  await gw.gw.rules.tick()
+  t.match(await verdict(), { status: 'fail', samples: { new: 60 } }, 'the fault fails the rule')
+  t.equal((await admin('GET', '/admin/routes')).routes[0].state, 'rolled_back')
+
+  offset = 0
+  await admin('POST', '/admin/flags/items-api/resume', { reason: 'fixed' })
+  await admin('PUT', '/admin/flags/items-api', { percent: 100, reason: 'again' })
+  await gw.gw.rules.tick()
+  t.match(await verdict(), { status: 'inconclusive', samples: { new: 0 } }, 'just after the resume: the old errors do not count, and too few new requests')
+  t.equal((await admin('GET', '/admin/routes')).routes[0].traffic.new_errors, 60, 'though the window itself still holds the fault')
+
+  fault.on = false
+  await send(60)
+  await gw.gw.rules.tick()
+  t.match(await verdict(), { status: 'pass', samples: { new: 60 } }, 'healthy requests since the resume pass, with the fault still inside the 30 s window')
+  t.equal((await admin('GET', '/admin/routes')).routes[0].state, 'running')
 })
 
-t.test('a flag never changed is read over the whole window', async (t) => {
-  const now = Date.UTC(2026, 0, 1, 12, 0, 0)
-  const traffic = new TrafficWindow({ seconds: 60, now: () => now - 10_000 })
-  for (let i = 0; i < 10; i++) traffic.record('items', 'new', true)
-  const states = new FlagStates(tempDir(t))
-  await states.load()
-  const read = sinceResume({ traffic, shadowing: null, routes: [{ name: 'items', flag: 'items-api' }] as Route[], states, now: () => now - 10_000 })
-  t.equal(read.traffic.totals('items', 30).newErrors, 10, 'no resume: every error in the window counts')
+t.test('the cut: the whole window, or the time since a resume', async (t) => {
+  const at = Date.UTC(2026, 0, 1, 12)
+  t.equal(evidenceSeconds({ state: 'running', since: null, reason: null, actor: null }, 30, at), 30, 'a flag never changed: the whole window')
+  t.equal(evidenceSeconds({ state: 'running', since: new Date(at - 1_500).toISOString(), reason: 'r', actor: 'a' }, 30, at), 1.5, 'resumed 1.5 s ago')
+  t.equal(evidenceSeconds({ state: 'running', since: new Date(at - 60_000).toISOString(), reason: 'r', actor: 'a' }, 30, at), 30, 'resumed a minute ago: the whole window')
+  t.equal(evidenceSeconds({ state: 'running', since: new Date(at).toISOString(), reason: 'r', actor: 'a' }, 30, at), 0.001, 'just resumed: a millisecond')
+  t.equal(evidenceSeconds({ state: 'paused', since: new Date(at - 1_000).toISOString(), reason: 'r', actor: 'a' }, 30, at), 30, 'a pause does not cut it')
 })

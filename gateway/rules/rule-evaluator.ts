@@ -18,6 +18,7 @@ import type { Shadowing } from '../shadow/shadowing.ts'
 import type { ErrorReporter } from '../observability/error-reporter.ts'
 import type { FlagStates } from '../state/flag-states.ts'
 import { expandQuery, type PrometheusQuery } from './prometheus-query.ts'
+import { evidenceSeconds } from './evidence.ts'
 import { evaluate, evaluatePromql, type RuleInput, type Verdict } from './verdict.ts'
 
 /** What the rules read: this replica's windows, or with REDIS_URL every replica's. */
@@ -198,7 +199,8 @@ export class RuleEvaluator {
   /** A promql rule's verdict on one flag. A query never rejects: Prometheus's failures are answers too. */
   async #ask (rule: RuleConfig, state: RuleState): Promise<Verdict> {
     const prometheus = this.#o.prometheus!
-    const values = { flag: state.flag, routes: this.#routeNames.get(state.flag) ?? [], windowSeconds: this.#sinceResume(state.flag, rule.window_seconds) }
+    // In milliseconds once cut by a resume: Prometheus takes ranges such as [1500ms].
+    const values = { flag: state.flag, routes: this.#routeNames.get(state.flag) ?? [], windowSeconds: this.#evidence(rule, state.flag) }
     state.query = expandQuery(rule.query!, values)
     if (rule.samples_query !== undefined) state.samples_query = expandQuery(rule.samples_query, values)
     const [value, samples] = await Promise.all([
@@ -208,29 +210,26 @@ export class RuleEvaluator {
     return evaluatePromql(rule, { value, samples })
   }
 
-  /**
-   * The window, cut to the time since the flag was last resumed (a running flag with a date), so that it
-   * begins after the resume: in milliseconds, since Prometheus takes ranges such as [1500ms].
-   */
-  #sinceResume (flag: string, seconds: number): number {
-    const s = this.#o.states.get(flag)
-    if (s.state !== 'running' || s.since === null) return seconds
-    return Math.min(seconds, Math.max(0.001, Math.floor(this.#now() - Date.parse(s.since)) / 1000))
+  /** The rule's window on the flag, cut to the time since a person resumed it (evidence.ts). */
+  #evidence (rule: RuleConfig, flag: string): number {
+    return evidenceSeconds(this.#o.states.get(flag), rule.window_seconds, this.#now())
   }
 
   #input (rule: RuleConfig, flag: string): RuleInput {
     const totals: WindowTotals = { legacy: 0, new: 0, legacyErrors: 0, newErrors: 0 }
     let newLatencies: number[] = []
     const shadow = { compared: 0, mismatched: 0 }
+    // The windows are kept per second: a window cut by a resume covers the second it began in.
+    const seconds = Math.ceil(this.#evidence(rule, flag))
     for (const route of this.#routesOf.get(flag) ?? []) {
-      const t = this.#o.traffic.totals(route.name, rule.window_seconds)
+      const t = this.#o.traffic.totals(route.name, seconds)
       totals.legacy += t.legacy
       totals.new += t.new
       totals.legacyErrors += t.legacyErrors
       totals.newErrors += t.newErrors
-      const l = this.#o.traffic.latencies(route.name, 'new', rule.window_seconds)
+      const l = this.#o.traffic.latencies(route.name, 'new', seconds)
       newLatencies = newLatencies.length === 0 ? l : newLatencies.map((c, i) => c + l[i]!)
-      const m = this.#o.shadowing?.mismatchRate(route.name, rule.window_seconds)
+      const m = this.#o.shadowing?.mismatchRate(route.name, seconds)
       if (m !== null && m !== undefined) {
         shadow.compared += m.compared
         shadow.mismatched += m.mismatched
