@@ -95,7 +95,7 @@ export async function buildGateway (config: GatewayConfig, deps: GatewayDeps = {
     rolloutPercents: () => router.table.flags().map((f) => [f, states.isOverridden(f) ? 0 : flags.percent(f)]),
     dependencies: (): Array<[string, boolean]> => [
       ...(cluster !== null ? [['redis', cluster.link.up] as [string, boolean]] : []),
-      ...dependencyHealth(flags),
+      ...(flags.healthy !== undefined ? [['unleash', flags.healthy] as [string, boolean]] : []),
       ...(rules.prometheus !== null ? [['prometheus', rules.prometheus.healthy] as [string, boolean]] : [])
     ],
     leader: () => cluster === null || cluster.leader.holds()
@@ -293,10 +293,4 @@ function checkFlagsExist (used: string[], flags: FlagSource, log: FastifyBaseLog
   }
   // An Unleash server may not have them yet, or may not have answered: those routes stay on legacy.
   log.warn({ missing }, 'routes use flags the Unleash server does not know (yet); their traffic stays on legacy')
-}
-
-/** Whether the flag source's server answers, when it has one (the Unleash server). */
-function dependencyHealth (flags: FlagSource): Array<[string, boolean]> {
-  const healthy = (flags as { healthy?: unknown }).healthy
-  return flags.kind === 'unleash' && typeof healthy === 'boolean' ? [['unleash', healthy]] : []
 }

@@ -7,7 +7,7 @@
 // run, started on real Postgres with the manifests' environment.
 import { execFile, spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join, resolve } from 'node:path'
 import { promisify } from 'node:util'
@@ -29,7 +29,6 @@ const run = promisify(execFile)
 const ROOT = resolve(import.meta.dirname, '..')
 const K8S = join(ROOT, 'k8s')
 const OVERLAYS = ['staging', 'production'] as const
-const RULE_FILE = join(K8S, 'base', 'prometheus-rule.yaml')
 const SECRET_EXAMPLE = join(K8S, 'secret.example.yaml')
 /** The project's own image, as the base names it; each overlay gives it a registry and a tag. */
 const OWN_IMAGE = 'switchyard'
@@ -48,26 +47,10 @@ const kubectls = ['kubectl', ...(process.env.SWITCHYARD_TEST_KUBECTL ?? '').spli
 
 // -- rendering --------------------------------------------------------------------------------------------
 
-/**
- * The k8s/ folder to render. The base lists prometheus-rule.yaml, which is generated from dashboards/;
- * while it is not there, a copy of k8s/ without that entry is rendered instead.
- */
-async function renderRoot (t: Test): Promise<{ dir: string, rules: boolean }> {
-  if (existsSync(RULE_FILE)) return { dir: K8S, rules: true }
-  const dir = await mkdtemp(join(tmpdir(), 'switchyard-k8s-'))
-  t.teardown(() => rm(dir, { recursive: true, force: true }))
-  await cp(K8S, dir, { recursive: true })
-  const file = join(dir, 'base', 'kustomization.yaml')
-  const kustomization = parse(await readFile(file, 'utf8')) as { resources: string[] }
-  kustomization.resources = kustomization.resources.filter((r) => r !== 'prometheus-rule.yaml')
-  await writeFile(file, JSON.stringify(kustomization))
-  return { dir, rules: false }
-}
-
-async function render (kubectl: string, dir: string, overlay: string): Promise<K8sObject[]> {
+async function render (kubectl: string, overlay: string): Promise<K8sObject[]> {
   let stdout: string
   try {
-    ({ stdout } = await run(kubectl, ['kustomize', join(dir, 'overlays', overlay)], { maxBuffer: 64 * 1024 * 1024 }))
+    ({ stdout } = await run(kubectl, ['kustomize', join(K8S, 'overlays', overlay)], { maxBuffer: 64 * 1024 * 1024 }))
   } catch (err) {
     throw new Error(`${kubectl} kustomize k8s/overlays/${overlay} failed: ${(err as { stderr?: string }).stderr ?? String(err)}`, { cause: err })
   }
@@ -180,9 +163,8 @@ async function gatewayConfig (t: Test, objects: K8sObject[]): Promise<{ config: 
 // -- the tests --------------------------------------------------------------------------------------------
 
 t.test('the overlays render, with every kubectl given, to the same objects', { skip }, async (t) => {
-  const { dir } = await renderRoot(t)
   for (const overlay of OVERLAYS) {
-    const renders = await Promise.all(kubectls.map((k) => render(k, dir, overlay)))
+    const renders = await Promise.all(kubectls.map((k) => render(k, overlay)))
     t.ok(renders[0]!.length > 10, `${overlay}: ${renders[0]!.length} objects`)
     for (let i = 1; i < renders.length; i++) {
       t.same(normalised(renders[i]!), normalised(renders[0]!), `${overlay}: ${kubectls[i]} renders what ${kubectls[0]} renders`)
@@ -192,8 +174,7 @@ t.test('the overlays render, with every kubectl given, to the same objects', { s
 
 for (const overlay of OVERLAYS) {
   t.test(`k8s/overlays/${overlay}`, { skip }, async (t) => {
-    const { dir, rules } = await renderRoot(t)
-    const objects = await render('kubectl', dir, overlay)
+    const objects = await render('kubectl', overlay)
     const { namespace } = overlayKustomization(overlay)
     const rendered: Rendered = { overlay, namespace, objects }
 
@@ -238,13 +219,12 @@ for (const overlay of OVERLAYS) {
     t.test('the services, the migration Job and the sync', async (t) => checkDataLayer(t, rendered))
     t.test('ServiceMonitors select Services and name their ports', async (t) => checkServiceMonitors(t, rendered))
     t.test('images carry the overlay\'s tags', async (t) => checkImages(t, rendered))
-    t.test('the PrometheusRule', { skip: rules ? false : 'k8s/base/prometheus-rule.yaml is not generated yet' }, async (t) => checkRules(t, rendered))
+    t.test('the PrometheusRule', async (t) => checkRules(t, rendered))
   })
 }
 
 t.test('the overlays differ where environments do', { skip }, async (t) => {
-  const { dir } = await renderRoot(t)
-  const [staging, production] = await Promise.all(OVERLAYS.map((o) => render('kubectl', dir, o)))
+  const [staging, production] = await Promise.all(OVERLAYS.map((o) => render('kubectl', o)))
   const gateway = (objects: K8sObject[]) => workload(objects, 'switchyard-gateway')
   const container = (objects: K8sObject[]) => gateway(objects).template.spec!.containers[0]!
   t.not(overlayKustomization('staging').namespace, overlayKustomization('production').namespace, 'namespaces')
@@ -288,8 +268,7 @@ t.test('the commands the manifests run start, answer their probes and stop on SI
     // tsc writes dist/ even when another part of the tree has a type error; the commands below say what matters.
     await run('npm', ['run', 'build'], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 }).catch(() => {})
   }
-  const { dir } = await renderRoot(t)
-  const objects = await render('kubectl', dir, 'production')
+  const objects = await render('kubectl', 'production')
   const legacyDb = await testDatabase(t)
   const unifiedDb = await testDatabase(t)
   if (legacyDb.url === null || unifiedDb.url === null) throw new Error('testDatabase gave a PGlite database; the services need Postgres')

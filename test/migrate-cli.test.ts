@@ -21,7 +21,9 @@ t.test('usage errors are sentences with exit code 2', async (t) => {
     [['backfill', '--batch-size', '0'], { LEGACY_DATABASE_URL: 'x', DATABASE_URL: 'y' }, /--batch-size takes a whole number of at least 1, got "0"/],
     [['verify'], {}, /Set LEGACY_DATABASE_URL \(the legacy database\) and DATABASE_URL/],
     [['up', '--only', 'both'], { LEGACY_DATABASE_URL: 'x', DATABASE_URL: 'y' }, /--only takes legacy or unified, got "both"/],
-    [['up', '--frobnicate'], {}, /Unknown option '--frobnicate'/]
+    [['up', '--frobnicate'], {}, /Unknown option '--frobnicate'/],
+    [['sync', '--follow', '--verify-interval', '10m'], { LEGACY_DATABASE_URL: 'x', DATABASE_URL: 'y' }, /--verify-interval takes a whole number of seconds, 0 to turn verifying off, got "10m"/],
+    [['sync', '--follow', '--verify-interval=-1'], { LEGACY_DATABASE_URL: 'x', DATABASE_URL: 'y' }, /--verify-interval takes a whole number of seconds, 0 to turn verifying off, got "-1"/]
   ]
   for (const [argv, env, message] of cases) {
     const r = await migrate(argv, env)
@@ -32,6 +34,7 @@ t.test('usage errors are sentences with exit code 2', async (t) => {
   const help = await migrate(['--help'], {})
   t.equal(help.code, 0)
   t.match(help.out, /backfill \[--batch-size n\]/)
+  t.match(help.out, /sync --follow \[--metrics-port p\] \[--verify-interval s\]/)
 })
 
 t.test('up, seed, backfill, verify and rollback on one database', async (t) => {

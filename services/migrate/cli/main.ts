@@ -167,7 +167,7 @@ function checkSet (v: string): 'legacy' | 'unified' {
 }
 
 function seconds (v: string, name: string): number {
-  if (!/^\d+$/.test(v)) throw new MigrateUsageError(`${name} takes a whole number of seconds, 0 to turn it off, got ${JSON.stringify(v)}.`)
+  if (!/^\d+$/.test(v)) throw new MigrateUsageError(`${name} takes a whole number of seconds, 0 to turn verifying off, got ${JSON.stringify(v)}.`)
   return Number(v)
 }
 
