@@ -143,7 +143,7 @@ export async function buildGateway (config: GatewayConfig, deps: GatewayDeps = {
   await cluster?.start()
 
   const shared = cluster?.windows
-  const traffic = new TrafficWindow({ seconds: windowSeconds, now: deps.now, ...(shared !== undefined ? { tap: (route, backend, error, latency) => shared.record(route, backend, error, latency) } : {}) })
+  const traffic = new TrafficWindow({ seconds: windowSeconds, now: deps.now, ...(shared !== undefined ? { tap: (route, nowMs, backend, error, latency) => shared.record(route, nowMs, backend, error, latency) } : {}) })
   const upstreams = {
     legacy: new Upstream('legacy', config.backends.legacy, deps.dispatchers?.legacy),
     new: new Upstream('new', config.backends.new, deps.dispatchers?.new)

@@ -12,8 +12,8 @@ t.test('an outage of any length keeps at most a window of unflushed counters', a
   let now = Date.UTC(2026, 0, 1)
   const windows = new SharedWindows({ link, routes: ['items', 'search'], seconds: 30, now: () => now })
   for (let s = 0; s < 3_600; s++, now += 1_000) {
-    windows.record('items', 'new', s % 2 === 0, 0.01)
-    windows.record('search', 'legacy', false, 0.02)
+    windows.record('items', now, 'new', s % 2 === 0, 0.01)
+    windows.record('search', now, 'legacy', false, 0.02)
     windows.recordComparison('search', s % 3 === 0)
     if (s % 10 === 0) windows.prune()
   }

@@ -79,6 +79,7 @@ export class Cluster {
       link: this.link,
       name: 'states',
       local: () => opts.states.stamped(),
+      localOf: (flag) => opts.states.stampedOf(flag),
       adopt: (flag, entry) => opts.states.adopt(flag, entry)
     })
     opts.states.shareWith(async (flag, value) => {

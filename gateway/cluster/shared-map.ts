@@ -40,6 +40,8 @@ export interface SharedMapOptions<V> {
   name: string
   /** What this replica holds now, with stamps. */
   local: () => Iterable<[string, Stamped<V>]>
+  /** What this replica holds for one key. */
+  localOf: (key: string) => Stamped<V> | undefined
   /** Makes `entry` this replica's value of `key` (persisting it as the caller does for its own writes). */
   adopt: (key: string, entry: Stamped<V>) => Promise<void>
   now?: () => number
@@ -116,8 +118,7 @@ export class SharedMap<V> {
 
   async #adoptIfNewer (key: string, entry: Stamped<V>): Promise<boolean> {
     if (typeof entry?.at !== 'number') return false
-    let mine: Stamped<V> | undefined
-    for (const [k, e] of this.#o.local()) if (k === key) mine = e
+    const mine = this.#o.localOf(key)
     const pending = this.#pending.get(key)
     if (pending !== undefined && pending.at >= entry.at) return false
     if (mine !== undefined && mine.at >= entry.at) return false

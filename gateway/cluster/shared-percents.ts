@@ -16,13 +16,18 @@ export class SharedPercents implements FlagSource {
     this.map = new SharedMap<number>({
       link,
       name: 'percents',
-      local: () => this.#inner.names().map((flag) => [flag, { at: this.#stamps.get(flag) ?? 0, value: this.#inner.percent(flag) }]),
+      local: () => this.#inner.names().map((flag) => [flag, this.#stamped(flag)]),
+      localOf: (flag) => this.#inner.has(flag) ? this.#stamped(flag) : undefined,
       adopt: async (flag, entry) => {
         if (!this.#inner.has(flag) || !Number.isInteger(entry.value) || entry.value < 0 || entry.value > 100) return
         if (this.#inner.percent(flag) !== entry.value) await this.#inner.setPercent(flag, entry.value)
         this.#stamps.set(flag, entry.at)
       }
     })
+  }
+
+  #stamped (flag: string): { at: number, value: number } {
+    return { at: this.#stamps.get(flag) ?? 0, value: this.#inner.percent(flag) }
   }
 
   get kind (): FlagSource['kind'] { return this.#inner.kind }

@@ -60,13 +60,13 @@ export class SharedWindows {
   }
 
   /** The traffic window's tap: one answer of this replica. */
-  record (route: string, backend: BackendId, error: boolean, latency?: number): void {
-    countInto(this.#slot(route), 0, backend, error, latency)
+  record (route: string, nowMs: number, backend: BackendId, error: boolean, latency?: number): void {
+    countInto(this.#slot(route, nowMs), 0, backend, error, latency)
   }
 
   /** One shadow comparison of this replica. */
   recordComparison (route: string, mismatched: boolean): void {
-    const slot = this.#slot(route)
+    const slot = this.#slot(route, this.#now())
     slot[COMPARED]!++
     if (mismatched) slot[MISMATCHED]!++
   }
@@ -129,8 +129,8 @@ export class SharedWindows {
     return { ...(this.#snapshot?.cumulative.get(route) ?? { legacy: 0, new: 0 }) }
   }
 
-  #slot (route: string): Float64Array {
-    const second = Math.floor(this.#now() / 1000)
+  #slot (route: string, nowMs: number): Float64Array {
+    const second = Math.floor(nowMs / 1000)
     let seconds = this.#pending.get(route)
     if (seconds === undefined) {
       seconds = new Map()

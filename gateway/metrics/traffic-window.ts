@@ -26,6 +26,8 @@ export function countInto (values: Uint32Array | Float64Array, base: number, bac
   if (latency !== undefined) values[base + COUNTS + b * BUCKETS + bucketOf(latency)]!++
 }
 
+export type Tap = (route: string, nowMs: number, backend: BackendId, error: boolean, latency?: number) => void
+
 /** One route: its window of slots, and its requests since the start. */
 interface Ring { slots: SlotCounters, total: { legacy: number, new: number } }
 
@@ -34,10 +36,10 @@ export class TrafficWindow {
   readonly #now: () => number
   readonly #rings = new Map<string, Ring>()
 
-  readonly #tap: ((route: string, backend: BackendId, error: boolean, latency?: number) => void) | undefined
+  readonly #tap: Tap | undefined
 
-  /** `tap` is told of every answer as well (with REDIS_URL: the counters shared with the other replicas). */
-  constructor (opts: { seconds?: number, now?: () => number, tap?: (route: string, backend: BackendId, error: boolean, latency?: number) => void } = {}) {
+  /** `tap` is told of every answer as well, with the time it was counted at (with REDIS_URL: the counters shared with the other replicas). */
+  constructor (opts: { seconds?: number, now?: () => number, tap?: Tap } = {}) {
     this.seconds = opts.seconds ?? 60
     this.#now = opts.now ?? Date.now
     this.#tap = opts.tap
@@ -47,8 +49,9 @@ export class TrafficWindow {
   record (route: string, backend: BackendId, error: boolean, latency?: number): void {
     const ring = this.#ring(route)
     ring.total[backend]++
-    countInto(ring.slots.values, ring.slots.current(this.#now()), backend, error, latency)
-    this.#tap?.(route, backend, error, latency)
+    const now = this.#now()
+    countInto(ring.slots.values, ring.slots.current(now), backend, error, latency)
+    this.#tap?.(route, now, backend, error, latency)
   }
 
   /**

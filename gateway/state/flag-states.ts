@@ -53,8 +53,12 @@ export class FlagStates implements OverrideView {
   }
 
   /** Every state this replica holds, with when it was written (ms). */
-  stamped (): Array<[string, { at: number, value: FlagState }]> {
-    return [...this.#states].map(([flag, h]) => [flag, { at: h.at, value: h.value }])
+  stamped (): Array<[string, Held]> {
+    return [...this.#states]
+  }
+
+  stampedOf (flag: string): Held | undefined {
+    return this.#states.get(flag)
   }
 
   /**
