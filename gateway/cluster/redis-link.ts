@@ -48,7 +48,12 @@ export class RedisLink extends EventEmitter<{ up: [], down: [why: string], messa
     this.client.on('error', (err: Error) => { this.#lastError = err.message })
     this.subscriber.on('error', (err: Error) => { this.#lastError = err.message })
     // A subscriber that reconnects may have missed messages: resynchronise as when the client comes back.
-    this.subscriber.on('ready', () => { if (this.#up) this.emit('up') })
+    // Its first connection is part of start(), whose caller resynchronises once.
+    let subscribed = false
+    this.subscriber.on('ready', () => {
+      if (subscribed && this.#up) this.emit('up')
+      subscribed = true
+    })
     this.subscriber.on('message', (channel: string, message: string) => { if (channel === this.channel) this.emit('message', message) })
   }
 
