@@ -3,12 +3,13 @@
 // gateway (admin API, CLI) land in Unleash, keeping the strategy's other parameters; an Unleash killed
 // mid-run leaves routing as it was, a rollback during the outage routes to legacy at once and lands in
 // Unleash when it is back; bad tokens, unknown flags and environments are clear errors that change nothing.
+import { createServer as createHttpServer } from 'node:http'
 import { createServer, type Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { normalizedStrategyValue } from 'unleash-client/lib/strategy/util.js'
 import { renderStatus } from '../gateway/cli/commands/status.ts'
-import { ServerFlags } from '../gateway/flags/server-flags.ts'
+import { REFUSED_POLL_MAX_MS, ServerFlags } from '../gateway/flags/server-flags.ts'
 import { runSwitchyard, type TapTest } from './helpers/cli-run.ts'
 import { startGateway, tempDir, type TestGateway } from './helpers/gateway.ts'
 import { sample, scrape } from './helpers/metrics.ts'
@@ -219,7 +220,7 @@ t.test('Unleash killed mid-run: routing holds, a rollback routes to legacy at on
   const events = await adminCall(g, 'GET', '/admin/events?flag=outage-a')
   t.match(events.body.events[0], { action: 'rollback', to: { percent: 0, percent_error: /cannot be reached.*retries the write/ } })
   const status = renderStatus((await adminCall(g, 'GET', '/admin/routes')).body, false)
-  t.match(status, /The flag server at .+ is not answering: routing on the last flags it served\./, 'switchyard status says Unleash is away')
+  t.match(status, /The flag server at .+ gives no flags \(.+\): routing on the last flags it served\./, 'switchyard status says Unleash is away')
   t.match(status, /outage-a is at 0% here; the flag server has not taken it yet \(since .+, \d+ attempt\(s\): .+\)\./, 'and what waits for it')
   const lowered = await adminCall(g, 'PUT', '/admin/flags/outage-b', { percent: 0, reason: 'hold it off during the outage' })
   t.equal(lowered.status, 200, 'a person\'s 0 % during the outage holds too')
@@ -357,4 +358,82 @@ t.test('a later successful percentage replaces a pending rollback', { skip, time
   await sleep(1_000)
   t.match(await u.rollout('super-items'), { percent: 25 }, 'Unleash keeps the later percentage')
   t.equal(flags.percent('super-items'), 25)
+})
+
+/**
+ * An HTTP hop in front of the Unleash server, as an ingress or an authenticating proxy would be: it passes
+ * every call through, or, while `refuse` holds a status, answers with it itself.
+ */
+async function edge (t: TapTest, port: number): Promise<{ url: string, refuse: number | null, refused: number }> {
+  const state = { url: '', refuse: null as number | null, refused: 0 }
+  const server = createHttpServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      if (state.refuse !== null) {
+        state.refused += 1
+        res.writeHead(state.refuse, { 'content-type': 'application/json' }).end('{"message":"refused at the edge"}')
+        return
+      }
+      const headers: Record<string, string> = {}
+      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && !['host', 'connection', 'content-length', 'keep-alive'].includes(k)) headers[k] = v
+      fetch(`http://127.0.0.1:${port}${req.url ?? '/'}`, { method: req.method ?? 'GET', headers, ...(chunks.length > 0 ? { body: Buffer.concat(chunks) } : {}) })
+        .then(async (up) => {
+          const body = Buffer.from(await up.arrayBuffer())
+          const out: Record<string, string> = { 'content-type': up.headers.get('content-type') ?? 'application/octet-stream' }
+          const etag = up.headers.get('etag')
+          if (etag !== null) out.etag = etag
+          res.writeHead(up.status, out).end(body)
+        })
+        .catch(() => res.writeHead(502).end())
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { server.closeAllConnections(); server.close() })
+  state.url = `http://127.0.0.1:${(server.address() as { port: number }).port}/api`
+  return state
+}
+
+t.test('a client token refused for a while: routing holds, the gateway asks again, and takes changes once it is let in', { skip, timeout: TIMEOUT }, async (t) => {
+  const u = await unleash()
+  await u.createFlag('token-items', { percent: 20 })
+  const hop = await edge(t, u.port)
+  const logged: string[] = []
+  const log = { warn: (_o: object, msg: string) => { logged.push(msg) }, info: (_o: object, msg: string) => { logged.push(msg) } }
+  let errors = 0
+  const flags = new ServerFlags(hop.url, {
+    appName: 'switchyard-test', environment: UNLEASH_ENVIRONMENT, apiToken: u.clientToken, refreshIntervalMs: 200, backupPath: tempDir(t), log, onError: () => { errors += 1 }
+  })
+  await flags.start()
+  t.teardown(() => flags.close())
+  await within(15_000, 'the flag source has token-items', async () => flags.percent('token-items') === 20 ? true : undefined)
+  t.equal(flags.healthy, true)
+
+  let served = 20
+  for (const status of [401, 403]) {
+    hop.refuse = status
+    await within(5_000, `the ${status} seen`, async () => flags.healthy === false ? true : undefined)
+    t.match(flags.lastError?.message, new RegExp(`refuses UNLEASH_API_TOKEN with HTTP ${status}, asked again in \\d+\\.\\d s; set UNLEASH_API_TOKEN to a client token of the environment "${UNLEASH_ENVIRONMENT}"`),
+      `a ${status} says what is wrong and what to do`)
+    t.equal(flags.percent('token-items'), served, `during the ${status}, the last flags the server served`)
+    const before = hop.refused
+    await sleep(2_000)
+    const asked = hop.refused - before
+    // unleash-client alone stops polling at the first 401 or 403; refreshed every 200 ms with no backoff it would ask 10 times.
+    t.ok(asked >= 2 && asked <= 5, `it keeps asking, backing off (${asked} polls in 2 s, refresh 200 ms)`)
+    served += 30
+    await u.setRollout('token-items', served)
+    hop.refuse = null
+    const back = await within(REFUSED_POLL_MAX_MS, 'the change made meanwhile reaches the flag source', async () => flags.percent('token-items') === served ? true : undefined, 20)
+    t.comment(`let in again after a ${status}: the change made meanwhile arrived ${back.ms.toFixed(0)} ms later`)
+    t.ok(back.ms < 5_000, 'within the backoff reached so far')
+    t.equal(flags.healthy, true, 'healthy again')
+    t.equal(flags.lastError, null)
+  }
+  t.ok(errors >= 4, `each refused poll is counted as a dependency error (${errors})`)
+  t.equal(logged.filter((m) => /the Unleash server gives no flags/.test(m)).length, 2, 'logged once per refusal, not once per poll')
+
+  await u.setRollout('token-items', 35)
+  const polling = await within(10_000, 'the client polls on its own again', async () => flags.percent('token-items') === 35 ? true : undefined, 20)
+  t.comment(`after the refusals, a change in Unleash arrived through the client's own polling in ${polling.ms.toFixed(0)} ms`)
 })

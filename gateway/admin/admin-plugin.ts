@@ -103,7 +103,7 @@ export async function adminPlugin (app: FastifyInstance, opts: AdminPluginOption
   app.get('/admin/routes', {
     schema: { summary: 'Every route: its flag, percentage, state and traffic share over the last minute', response: { 200: responses.routes, 401: responses.error } }
   }, async () => ({
-    flag_source: { kind: flags.kind, location: flags.location, healthy: flags.healthy ?? null, pending_writes: flags.pendingWrites?.() ?? [] },
+    flag_source: { kind: flags.kind, location: flags.location, healthy: flags.healthy ?? null, last_error: flags.lastError?.message ?? null, pending_writes: flags.pendingWrites?.() ?? [] },
     window_seconds: opts.windowSeconds,
     replicas: replicasJson(opts.cluster),
     // What needs a look: rules failing now, and rules that could get no value (a query's error).

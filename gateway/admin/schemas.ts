@@ -195,6 +195,7 @@ export const responses = {
           kind: { type: 'string' },
           location: { type: 'string' },
           healthy: { type: ['boolean', 'null'], description: 'whether the flag server answered its last poll or write; null for the embedded file' },
+          last_error: { type: ['string', 'null'], description: 'why the last poll or write failed; null once one succeeds, and for the embedded file' },
           pending_writes: {
             type: 'array',
             description: 'percentages the flag server could not take yet (a rollback\'s 0 % during an outage), retried until it does',

@@ -24,7 +24,7 @@ export interface RouteStatus {
 }
 
 export interface RoutesAnswer {
-  flag_source: { kind: string, location: string, healthy?: boolean | null, pending_writes?: Array<{ flag: string, percent: number, since: string, attempts: number, last_error: string }> }
+  flag_source: { kind: string, location: string, healthy?: boolean | null, last_error?: string | null, pending_writes?: Array<{ flag: string, percent: number, since: string, attempts: number, last_error: string }> }
   window_seconds: number
   /** Rules failing now or unable to get a value; absent from an older gateway. */
   rule_alerts?: Array<{ rule: string, flag: string, status: string, failing: number, consecutive_required: number, summary: string, error: string | null }>

@@ -37,6 +37,8 @@ export interface FlagSource extends FlagEvaluator {
   close (): Promise<void>
   /** Whether the flag server answered the last poll or write; left out where there is no server. */
   readonly healthy?: boolean
+  /** Why the last poll or write failed; null once one succeeds; left out where there is no server. */
+  readonly lastError?: Error | null
   /** Writes the flag server could not take yet, retried until it does; left out where there is no server. */
   pendingWrites? (): PendingWrite[]
 }

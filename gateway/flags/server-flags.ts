@@ -21,6 +21,8 @@ const { default: PollingRepository } = createRequire(import.meta.url)('unleash-c
 export const DEFAULT_RETRY_MIN_MS = 500
 export const DEFAULT_RETRY_MAX_MS = 15_000
 const PENDING_FILE = 'unleash-pending-writes.json'
+/** The longest wait between polls while the server refuses the client token. */
+export const REFUSED_POLL_MAX_MS = 60_000
 
 export interface ServerFlagsOptions extends Common {
   log: Common['log'] & { info?: (o: object, msg: string) => void }
@@ -55,12 +57,16 @@ export class ServerFlags extends UnleashBacked {
   readonly #admin: UnleashAdmin | null
   readonly #pendingFile: string
   #repository!: LayeredRepository
+  #storage!: AtomicFileStorage
   #healthy = false
   readonly #written = new Map<string, Written>()
   readonly #pending = new Map<string, Pending>()
   #writes: Promise<unknown> = Promise.resolve()
   #saving: Promise<void> = Promise.resolve()
   #closed = false
+  /** While the server refuses the client token: how many polls in a row it refused, and the next one. */
+  #refusals = 0
+  #repoll: NodeJS.Timeout | null = null
   /** Errors already handled as the repository's, so that the client's copy of them is not logged twice. */
   readonly #seen = new WeakSet<object>()
 
@@ -91,14 +97,18 @@ export class ServerFlags extends UnleashBacked {
       timeout,
       headers: { Authorization: this.#opts.apiToken },
       bootstrapProvider: { readBootstrap: async () => undefined },
-      storageProvider: new AtomicFileStorage(this.#opts.backupPath),
+      storageProvider: this.#storage = new AtomicFileStorage(this.#opts.backupPath),
       mode: { type: 'polling', format: 'full' }
     })
     this.#repository = repository
     // Registered before the client's own listeners, which re-emit these events.
     repository.on('changed', () => { this.#answered(null); this.#relay() })
     repository.on('unchanged', () => this.#answered(null))
-    repository.on('error', (err: Error) => { this.#seen.add(err); this.#answered(err) })
+    repository.on('error', (err: Error) => {
+      this.#seen.add(err)
+      const refused = refusedStatus(err)
+      this.#answered(refused === null ? err : this.#refusedPoll(refused))
+    })
     repository.on('warn', (msg: unknown) => this.#answered(msg instanceof Error ? msg : new Error(String(msg))))
     this.unleash = new Unleash({
       appName: this.#opts.appName,
@@ -142,6 +152,7 @@ export class ServerFlags extends UnleashBacked {
 
   override async close (): Promise<void> {
     this.#closed = true
+    if (this.#repoll !== null) clearTimeout(this.#repoll)
     for (const p of this.#pending.values()) if (p.timer !== null) clearTimeout(p.timer)
     await this.#writes
     await this.#saving
@@ -150,6 +161,10 @@ export class ServerFlags extends UnleashBacked {
     }
     await this.#admin?.close()
     await super.close()
+    // Stopping the client drops the repository's listeners, but a poll already under way still ends, and
+    // its failure would be emitted with no one to hear it: it is of no interest once closed.
+    this.#repository?.on('error', () => {})
+    await this.#storage?.close()
   }
 
   async #write (flag: string, percent: number): Promise<void> {
@@ -162,7 +177,7 @@ export class ServerFlags extends UnleashBacked {
         project: this.#repository.polled(flag)?.project,
         ...(keep ? { ifUnreachable: `the gateway routes ${flag} at 0 % meanwhile, and retries the write until the server takes it` } : {})
       })
-      this.#answered(null)
+      this.#answered(null, 'write')
       this.#forget(flag)
       this.#written.set(flag, { percent, enabled: done.enabled, base: null })
       this.#relay()
@@ -236,9 +251,37 @@ export class ServerFlags extends UnleashBacked {
     return Math.min(max, min * 2 ** Math.min(attempts - 1, 20))
   }
 
-  /** A poll or an Admin API call ended: `err` is null when the server answered. */
-  #answered (err: Error | null): void {
+  /**
+   * unleash-client stops polling for good once the server answers 401 or 403 (its "API key is not
+   * allowed to connect"). A token refused for a while (rotated, not yet known to a server that is still
+   * starting, refused by a proxy in front of it) would leave the gateway on stale flags until a restart, so
+   * the gateway asks again itself: after the refresh interval, doubling, at most REFUSED_POLL_MAX_MS. The
+   * first poll the server answers resumes the client's own polling.
+   */
+  #refusedPoll (status: number): Error {
+    this.#refusals += 1
+    const delay = Math.min(REFUSED_POLL_MAX_MS, Math.max(this.#opts.refreshIntervalMs, 100) * 2 ** Math.min(this.#refusals - 1, 20))
+    if (this.#repoll !== null) clearTimeout(this.#repoll)
+    if (!this.#closed) {
+      this.#repoll = setTimeout(() => {
+        this.#repoll = null
+        // fetch() reports its own failures through the repository's events.
+        if (!this.#closed) this.#repository.fetch().catch(() => {})
+      }, delay)
+      this.#repoll.unref()
+    }
+    return new Error(`it refuses UNLEASH_API_TOKEN with HTTP ${status}, asked again in ${(delay / 1000).toFixed(1)} s; ` +
+      `set UNLEASH_API_TOKEN to a client token of the environment "${this.#opts.environment}"`)
+  }
+
+  /**
+   * A poll or an Admin API call ended: `err` is null when the server answered. An Admin API call that
+   * succeeds does not make the flag source healthy while the server refuses its polls.
+   */
+  #answered (err: Error | null, from: 'poll' | 'write' = 'poll'): void {
+    if (err === null && from === 'write' && this.#refusals > 0) return
     if (err === null) {
+      this.#refusals = 0
       const recovered = !this.#healthy && this.lastError !== null
       this.#healthy = true
       this.lastError = null
@@ -250,7 +293,7 @@ export class ServerFlags extends UnleashBacked {
       return
     }
     if (this.#healthy || this.lastError === null) {
-      this.#opts.log.warn({ err }, 'cannot reach the Unleash server; routing on the last known flags')
+      this.#opts.log.warn({ err }, 'the Unleash server gives no flags; routing on the last known flags')
     }
     this.#healthy = false
     this.lastError = err
@@ -356,15 +399,34 @@ class LayeredRepository extends PollingRepository {
 /** The backup of the server's last answer, replaced atomically, so that a crash mid-write leaves a whole one. */
 class AtomicFileStorage implements StorageProvider<ClientFeaturesResponse> {
   readonly #dir: string
+  #closed = false
+  #writing: Promise<unknown> = Promise.resolve()
 
   constructor (dir: string) { this.#dir = dir }
+
+  /** Waits for a backup being written, and writes no more: a poll that ends after close() is not saved. */
+  async close (): Promise<void> {
+    this.#closed = true
+    await this.#writing
+  }
 
   // The file unleash-client's own FileStorageProvider uses, so an existing backup is still read.
   #path (key: string): string { return join(this.#dir, `unleash-backup-${key.replace(/\//g, '_')}.json`) }
 
-  async set (key: string, data: ClientFeaturesResponse): Promise<void> { await writeJsonAtomic(this.#path(key), data) }
+  async set (key: string, data: ClientFeaturesResponse): Promise<void> {
+    if (this.#closed) return
+    const write = writeJsonAtomic(this.#path(key), data)
+    this.#writing = write.catch(() => {})
+    await write
+  }
 
   async get (key: string): Promise<ClientFeaturesResponse | undefined> { return await readJsonIfExists(this.#path(key)) }
+}
+
+/** The status of unleash-client's "API key is not allowed to connect" error (401 or 403); null for any other. */
+function refusedStatus (err: Error): number | null {
+  const m = /responded (401|403) which means your API key is not allowed to connect/.exec(err.message)
+  return m === null ? null : Number(m[1])
 }
 
 /** A copy of `feature` whose first flexibleRollout is at `percent`; undefined when it has none. */

@@ -45,7 +45,10 @@ export function renderStatus (answer: RoutesAnswer, colour: boolean): string {
   text += `\nTraffic over the last ${answer.window_seconds} s. ` +
     `Flags: ${printable(answer.flag_source.kind)}, ${printable(answer.flag_source.location)}.\n`
 
-  if (answer.flag_source.healthy === false) text += `The flag server at ${printable(answer.flag_source.location)} is not answering: routing on the last flags it served.\n`
+  if (answer.flag_source.healthy === false) {
+    const why = answer.flag_source.last_error
+    text += `The flag server at ${printable(answer.flag_source.location)} gives no flags${why == null ? '' : ` (${printable(why)})`}: routing on the last flags it served.\n`
+  }
   for (const w of answer.flag_source.pending_writes ?? []) {
     text += `${printable(w.flag)} is at ${w.percent}% here; the flag server has not taken it yet (since ${printable(w.since)}, ${w.attempts} attempt(s): ${printable(w.last_error)}).\n`
   }
