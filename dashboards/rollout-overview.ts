@@ -1,6 +1,7 @@
 // The rollout overview: per flag and route, the percentage against the share new actually serves, RED per
-// backend, decision reasons (failovers among them), the rollback rules' verdicts, rollbacks and rollout
-// steps as annotations, and whether the gateways and their dependencies are up.
+// backend, the services' own view of the same traffic, decision reasons (failovers among them), the
+// rollback rules' verdicts, rollbacks and rollout steps as annotations, and whether the gateways and their
+// dependencies are up.
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard'
 import { built, countedIn, JOBS, labelVariable, newDashboard, promAnnotation, row, statPanel, tablePanel, thresholds, timeSeries, UP_DOWN } from './panels.ts'
 
@@ -10,6 +11,7 @@ const RATE = '[$__rate_interval]'
 
 const decisions = (labels: string) => `rate(switchyard_decisions_total{${R}${labels}}${RATE})`
 const requests = (labels: string) => `rate(switchyard_requests_total{${R}${labels}}${RATE})`
+const serviceRequests = (labels: string) => `rate(switchyard_service_http_requests_total{${labels}}${RATE})`
 const quantile = (q: number) => `histogram_quantile(${q}, sum by (backend, le) (rate(switchyard_request_duration_seconds_bucket{${R}}${RATE})))`
 
 export function rolloutOverview (): dashboard.Dashboard {
@@ -128,6 +130,33 @@ export function rolloutOverview (): dashboard.Dashboard {
         expr: `(sum by (route) (${requests(',backend="new",code=~"5.."')}) or sum by (route) (${requests(',backend="new"')}) * 0) / sum by (route) (${requests(',backend="new"')})`,
         legend: '{{route}}'
       }]
+    }))
+
+    .withRow(row('The backends, as they measure themselves'))
+    .withPanel(timeSeries({
+      title: 'Requests per second per service',
+      description: 'What each service answered, by status code, from its own /metrics (switchyard_service_http_requests_total; jobs switchyard-legacy and switchyard-unified). Traffic that reaches a service other than through the gateway (the shadow copies among it) shows here and not above.',
+      unit: 'reqps',
+      width: 8,
+      queries: [{ expr: `sum by (service, code) (rate(switchyard_service_http_requests_total${RATE}))`, legend: '{{service}} {{code}}' }]
+    }))
+    .withPanel(timeSeries({
+      title: 'Error ratio per service',
+      description: 'The share of each service\'s answers that were 5xx, as the service counts them. Higher at the gateway than here: the gateway also counts the backend\'s transport failures and timeouts, which the service never answered.',
+      unit: 'percentunit',
+      min: 0,
+      width: 8,
+      queries: [{
+        expr: `(sum by (service) (${serviceRequests('code=~"5.."')}) or sum by (service) (${serviceRequests('')}) * 0) / sum by (service) (${serviceRequests('')})`,
+        legend: '{{service}}'
+      }]
+    }))
+    .withPanel(timeSeries({
+      title: 'p99 per service and endpoint',
+      description: 'The service\'s own time per endpoint (its route pattern, such as /garments/:id), from the request to the end of its answer. Against the gateway\'s p99 for the same backend above, the difference is the network and the gateway.',
+      unit: 's',
+      width: 8,
+      queries: [{ expr: 'histogram_quantile(0.99, sum by (service, route, le) (rate(switchyard_service_http_request_duration_seconds_bucket[$__rate_interval])))', legend: '{{service}} {{route}}' }]
     }))
 
     .withRow(row('Rollback rules'))

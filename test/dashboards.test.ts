@@ -70,9 +70,9 @@ t.test('every panel reads from the Prometheus datasource variable and has a quer
   }
 })
 
-t.test('every metric the dashboards and alerts name is one the gateway or the sync declares', async (t) => {
+t.test('every metric the dashboards and alerts name is one the gateway, the sync or a service declares', async (t) => {
   const declared = new Set<string>(['up'])
-  for (const source of ['gateway/metrics/metrics.ts', 'services/sync/sync-metrics.ts']) {
+  for (const source of ['gateway/metrics/metrics.ts', 'services/sync/sync-metrics.ts', 'services/bin/service-operations.ts']) {
     for (const m of (await read(source)).matchAll(/name: '(switchyard_\w+)'/g)) declared.add(m[1]!)
   }
   const exprs = [

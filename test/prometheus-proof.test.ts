@@ -8,21 +8,16 @@
 // variables, with the variables given real values) and of the alert rules (and of each alert, what must
 // have series for it to fire) is sent to /api/v1/query: each must parse and return at least one series.
 import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { request as httpRequest } from 'node:http'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import { loadLegacyCatalogue } from '../services/catalogue/load.ts'
-import type { DatabaseHandle } from '../services/db/database.ts'
-import { buildLegacyService } from '../services/legacy/app.ts'
 import { backfill } from '../services/migrate/backfill.ts'
 import { openDatabases } from '../services/migrate/cli/databases.ts'
 import { runSyncCommand } from '../services/migrate/cli/sync-command.ts'
 import { TemplateStoryGenerator } from '../services/migrate/story.ts'
-import { buildUnifiedService } from '../services/unified/app.ts'
 import { alertExpressions, dashboardExpressions, substitute, type Expression } from '../dashboards/expressions.ts'
 import { DASHBOARDS, ROOT, RULES_FILE } from '../dashboards/outputs.ts'
 import { JOBS } from '../dashboards/panels.ts'
@@ -51,30 +46,22 @@ const ITEMS = 200
 const CHANGED_ITEM = 7
 const SERVICE = join(ROOT, 'services', 'bin', 'switchyard-service.ts')
 
-interface Service { url: string, metrics: boolean, how: string }
-
-/** A service as its own process (switchyard-service), or, where that command is missing, its app in this process. */
-async function startService (t: Test, name: 'legacy' | 'unified', db: { handle: DatabaseHandle, url: string | null }): Promise<Service> {
-  if (existsSync(SERVICE) && db.url !== null) {
-    const port = await freePort()
-    const env = { ...process.env, [name === 'legacy' ? 'LEGACY_DATABASE_URL' : 'DATABASE_URL']: db.url, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' }
-    const child = spawn(process.execPath, ['--import', 'tsx', SERVICE, name], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] })
-    let log = ''
-    child.stderr.setEncoding('utf8').on('data', (s: string) => { log = (log + s).slice(-4_000) })
-    const exited = new Promise((resolve) => child.once('exit', resolve))
-    t.teardown(async () => { if (child.exitCode === null && child.signalCode === null) { child.kill('SIGKILL'); await exited } })
-    const url = `http://127.0.0.1:${port}`
-    await within(30_000, `switchyard-service ${name} ready (${log})`, async () => {
-      if (child.exitCode !== null) throw new Error(`switchyard-service ${name} exited: ${log}`)
-      return (await fetch(`${url}/readyz`).then((r) => r.ok, () => false)) ? true : undefined
-    }, 100)
-    const metrics = await fetch(`${url}/metrics`).then((r) => r.ok, () => false)
-    return { url, metrics, how: 'switchyard-service, its own process' }
-  }
-  const app: FastifyInstance = name === 'legacy' ? await buildLegacyService({}, { db: db.handle }) : await buildUnifiedService({}, { db: db.handle })
-  t.teardown(() => app.close())
-  const url = await app.listen({ host: '127.0.0.1', port: 0 })
-  return { url, metrics: false, how: 'the service app in this process (services/bin/switchyard-service.ts is missing)' }
+/** A service as its own process, as a container runs it (switchyard-service legacy|unified), with its /metrics. */
+async function startService (t: Test, name: 'legacy' | 'unified', db: { url: string | null }): Promise<string> {
+  if (db.url === null) throw new Error('the services run as processes on a Postgres server: set SWITCHYARD_TEST_PG_URL (source .ci/postgres.sh)')
+  const port = await freePort()
+  const env = { ...process.env, [name === 'legacy' ? 'LEGACY_DATABASE_URL' : 'DATABASE_URL']: db.url, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' }
+  const child = spawn(process.execPath, ['--import', 'tsx', SERVICE, name], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] })
+  let log = ''
+  child.stderr.setEncoding('utf8').on('data', (s: string) => { log = (log + s).slice(-4_000) })
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  t.teardown(async () => { if (child.exitCode === null && child.signalCode === null) { child.kill('SIGKILL'); await exited } })
+  const url = `http://127.0.0.1:${port}`
+  await within(30_000, `switchyard-service ${name} ready (${log})`, async () => {
+    if (child.exitCode !== null) throw new Error(`switchyard-service ${name} exited: ${log}`)
+    return (await fetch(`${url}/readyz`).then((r) => r.ok, () => false)) ? true : undefined
+  }, 100)
+  return url
 }
 
 /**
@@ -171,9 +158,8 @@ t.test('every expression of the dashboards and the alerts returns series from a 
     await tx.query("UPDATE unified.garments SET title = 'Changed behind the sync' WHERE legacy_id = $1", [CHANGED_ITEM])
   })
 
-  const legacy = await startService(t, 'legacy', legacyDb)
-  const unified = await startService(t, 'unified', unifiedDb)
-  t.comment(`services: ${legacy.how}; /metrics ${legacy.metrics && unified.metrics ? 'served' : 'not served'}`)
+  const legacy = { url: await startService(t, 'legacy', legacyDb) }
+  const unified = { url: await startService(t, 'unified', unifiedDb) }
   const neu = await faultyNew(t, unified.url)
   const redis = await startRedis(t)
   const gw = await startGateway(t, {
@@ -203,8 +189,8 @@ t.test('every expression of the dashboards and the alerts returns series from a 
   const targets: ScrapeTarget[] = [
     { job: JOBS.gateway, url: `${gw.adminUrl}/metrics` },
     { job: JOBS.sync, url: `${syncUrl}/metrics` },
-    ...(legacy.metrics ? [{ job: 'switchyard-legacy', url: `${legacy.url}/metrics` }] : []),
-    ...(unified.metrics ? [{ job: 'switchyard-unified', url: `${unified.url}/metrics` }] : [])
+    { job: 'switchyard-legacy', url: `${legacy.url}/metrics` },
+    { job: 'switchyard-unified', url: `${unified.url}/metrics` }
   ]
   const prometheus = await startPrometheus(t, targets, { scrapeIntervalMs: 500, ruleFiles: [join(ROOT, RULES_FILE)] })
 
