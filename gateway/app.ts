@@ -57,6 +57,8 @@ export interface Gateway {
   readonly flags: FlagSource
   /** Null without REDIS_URL (a single replica). */
   readonly cluster: Cluster | null
+  /** Where the gateway's own failures go (Sentry with SENTRY_DSN); also the process's, from serve.ts. */
+  readonly reporter: ErrorReporter
   readonly ready: boolean
   readonly inflight: number
   listen (): Promise<{ proxyUrl: string, adminUrl: string }>
@@ -251,6 +253,7 @@ export async function buildGateway (config: GatewayConfig, deps: GatewayDeps = {
     rules,
     flags,
     cluster,
+    reporter,
     get ready () { return notReadyBecause().length === 0 },
     get inflight () { return ctx.inflight },
     async listen () {

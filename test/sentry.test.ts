@@ -4,33 +4,11 @@
 // save its state) is an exception; a backend's 4xx and 5xx answers are traffic, and send nothing.
 import { mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { gunzipSync } from 'node:zlib'
 import t from 'tap'
+import { events, fakeSentry } from './helpers/fake-sentry.ts'
 import { startGateway } from './helpers/gateway.ts'
 import { within } from './helpers/poll.ts'
 import { startUpstream } from './helpers/upstream.ts'
-
-interface Envelope { header: Record<string, unknown>, items: Array<{ header: Record<string, unknown>, payload: Record<string, any> }> }
-
-async function fakeSentry (t: Parameters<typeof startUpstream>[0]) {
-  const envelopes: Envelope[] = []
-  const server = await startUpstream(t, (req, res) => {
-    const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => {
-      let body = Buffer.concat(chunks)
-      if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body)
-      const lines = body.toString('utf8').split('\n').filter((l) => l !== '')
-      const items: Envelope['items'] = []
-      for (let i = 1; i + 1 < lines.length; i += 2) items.push({ header: JSON.parse(lines[i]!), payload: JSON.parse(lines[i + 1]!) })
-      envelopes.push({ header: JSON.parse(lines[0]!), items })
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
-    })
-  })
-  return { envelopes, dsn: `http://publickey@127.0.0.1:${server.port}/42`, seen: server.seen }
-}
-
-const events = (envelopes: Envelope[]) => envelopes.flatMap((e) => e.items.filter((i) => i.header.type === 'event').map((i) => i.payload))
 
 t.test('rollbacks and the gateway\'s own errors reach Sentry with their tags; backend errors do not', async (t) => {
   const sentry = await fakeSentry(t)

@@ -65,19 +65,39 @@ export async function runServe (argv: string[], env: Record<string, string | und
   }
 
   const stopped = new Promise<number>((resolve) => {
-    const stop = (signal: string): void => {
-      gateway.proxy.log.info({ signal }, 'shutting down: draining in-flight requests')
+    const log = gateway.proxy.log
+    let stopping = false
+    const stop = (signal: string, code: number): void => {
+      if (stopping) return
+      stopping = true
+      log.info({ signal }, 'shutting down: draining in-flight requests')
       gateway.shutdown().then(async ({ drained }) => {
         await example?.close()
-        gateway.proxy.log.info({ drained }, 'stopped')
-        resolve(0)
+        log.info({ drained }, 'stopped')
+        resolve(code)
       }, (e: unknown) => {
-        gateway.proxy.log.error({ err: e }, 'shutdown failed')
+        log.error({ err: e }, 'shutdown failed')
         resolve(1)
       })
     }
-    process.once('SIGTERM', stop)
-    process.once('SIGINT', stop)
+    process.once('SIGTERM', (signal) => stop(signal, 0))
+    process.once('SIGINT', (signal) => stop(signal, 0))
+    // A promise rejected with no handler is a bug confined to what that promise did: it is logged and
+    // reported, and the gateway keeps serving, where Node's default would end every request in flight.
+    process.on('unhandledRejection', (reason) => {
+      log.error({ err: reason }, 'a promise was rejected and nothing handled it (a bug of the gateway; report it): serving on')
+      gateway.reporter.error(reason, { component: 'process', kind: 'unhandled_rejection' })
+    })
+    // An exception nobody caught leaves the process in a state nobody knows: it is logged and reported, the
+    // requests in flight are drained, and the process exits 1 for its supervisor to start a fresh one. A
+    // second one during the drain, or a drain that does not end, exits at once.
+    process.on('uncaughtException', (e) => {
+      log.fatal({ err: e }, 'an exception nobody caught (a bug of the gateway; report it): draining and exiting')
+      gateway.reporter.error(e, { component: 'process', kind: 'uncaught_exception' })
+      if (stopping) process.exit(1)
+      setTimeout(() => process.exit(1), config.shutdown.unready_delay_ms + config.shutdown.drain_timeout_ms + 5_000).unref()
+      stop('uncaughtException', 1)
+    })
   })
 
   try {
