@@ -255,8 +255,10 @@ export class ServerFlags extends UnleashBacked {
    * unleash-client stops polling for good once the server answers 401 or 403 (its "API key is not
    * allowed to connect"). A token refused for a while (rotated, not yet known to a server that is still
    * starting, refused by a proxy in front of it) would leave the gateway on stale flags until a restart, so
-   * the gateway asks again itself: after the refresh interval, doubling, at most REFUSED_POLL_MAX_MS. The
-   * first poll the server answers resumes the client's own polling.
+   * the gateway asks again itself: after the refresh interval, doubling, at most REFUSED_POLL_MAX_MS. It
+   * asks with a request of its own rather than through the client, whose poll would count each refusal
+   * towards its backoff and leave it polling slowly long after; any other answer hands polling back to the
+   * client, which handles outages itself.
    */
   #refusedPoll (status: number): Error {
     this.#refusals += 1
@@ -265,13 +267,25 @@ export class ServerFlags extends UnleashBacked {
     if (!this.#closed) {
       this.#repoll = setTimeout(() => {
         this.#repoll = null
-        // fetch() reports its own failures through the repository's events.
-        if (!this.#closed) this.#repository.fetch().catch(() => {})
+        this.#askAgain().catch((err) => this.#opts.log.warn({ err }, 'asking the Unleash server again failed'))
       }, delay)
       this.#repoll.unref()
     }
     return new Error(`it refuses UNLEASH_API_TOKEN with HTTP ${status}, asked again in ${(delay / 1000).toFixed(1)} s; ` +
       `set UNLEASH_API_TOKEN to a client token of the environment "${this.#opts.environment}"`)
+  }
+
+  async #askAgain (): Promise<void> {
+    if (this.#closed) return
+    const base = this.location.endsWith('/') ? this.location : `${this.location}/`
+    const status = await fetch(new URL('client/features', base), {
+      headers: { authorization: this.#opts.apiToken, 'unleash-appname': this.#opts.appName },
+      signal: AbortSignal.timeout(this.#opts.timeoutMs ?? DEFAULT_TIMEOUT_MS)
+    }).then(async (res) => { await res.body?.cancel(); return res.status }, () => null)
+    if (this.#closed) return
+    if (status === 401 || status === 403) this.#answered(this.#refusedPoll(status))
+    // fetch() reports its own failures through the repository's events.
+    else await this.#repository.fetch()
   }
 
   /**
