@@ -3,7 +3,7 @@
 // shifted so that the fault lies ten seconds in the past, inside the rule's 30 s window.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import t from 'tap'
-import { evidenceSeconds } from '../gateway/rules/evidence.ts'
+import { evidenceSeconds, evidenceSlots } from '../gateway/rules/evidence.ts'
 import { startGateway } from './helpers/gateway.ts'
 import { startUpstream } from './helpers/upstream.ts'
 
@@ -59,4 +59,15 @@ t.test('the cut: the whole window, or the time since a resume', async (t) => {
   t.equal(evidenceSeconds({ state: 'running', since: new Date(at - 60_000).toISOString(), reason: 'r', actor: 'a' }, 30, at), 30, 'resumed a minute ago: the whole window')
   t.equal(evidenceSeconds({ state: 'running', since: new Date(at).toISOString(), reason: 'r', actor: 'a' }, 30, at), 0.001, 'just resumed: a millisecond')
   t.equal(evidenceSeconds({ state: 'paused', since: new Date(at - 1_000).toISOString(), reason: 'r', actor: 'a' }, 30, at), 30, 'a pause does not cut it')
+})
+
+t.test('the slots of the traffic windows a cut window reads: back to the second the resume fell in', async (t) => {
+  const at = Date.UTC(2026, 0, 1, 12) // on a whole second
+  const resumed = (ms: number) => ({ state: 'running' as const, since: new Date(ms).toISOString(), reason: 'r', actor: 'a' })
+  t.equal(evidenceSlots({ state: 'running', since: null, reason: null, actor: null }, 30, at + 400), 30, 'a flag never changed: the whole window')
+  t.equal(evidenceSlots(resumed(at + 100), 30, at + 900), 1, 'resumed earlier in the current second: that second')
+  t.equal(evidenceSlots(resumed(at + 900), 30, at + 1_050), 2, 'resumed late in the previous second, 0.15 s ago: both seconds, where rounding 0.15 s up would read one')
+  t.equal(evidenceSlots(resumed(at + 900), 30, at + 2_100), 3, '1.2 s ago, from late in its second: three seconds, where rounding up would read two')
+  t.equal(evidenceSlots(resumed(at - 60_000), 30, at), 30, 'resumed a minute ago: the whole window')
+  t.equal(evidenceSlots({ ...resumed(at), state: 'paused' }, 30, at + 500), 30, 'a pause does not cut it')
 })

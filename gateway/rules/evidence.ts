@@ -13,3 +13,14 @@ export function evidenceSeconds (state: FlagState, windowSeconds: number, nowMs:
   if (state.state !== 'running' || state.since === null) return windowSeconds
   return Math.min(windowSeconds, Math.max(0.001, Math.floor(nowMs - Date.parse(state.since)) / 1000))
 }
+
+/**
+ * The one-second slots of the traffic windows, the current one included, that hold what happened since the
+ * cut of evidenceSeconds: back to the slot the resume fell in, which a count of seconds rounded up misses
+ * whenever the resume fell later in its second than now does in its own.
+ */
+export function evidenceSlots (state: FlagState, windowSeconds: number, nowMs: number): number {
+  if (state.state !== 'running' || state.since === null) return windowSeconds
+  const slots = Math.floor(nowMs / 1000) - Math.floor(Date.parse(state.since) / 1000) + 1
+  return Math.min(windowSeconds, Math.max(1, slots))
+}

@@ -18,7 +18,7 @@ import type { Shadowing } from '../shadow/shadowing.ts'
 import type { ErrorReporter } from '../observability/error-reporter.ts'
 import type { FlagStates } from '../state/flag-states.ts'
 import { expandQuery, type PrometheusQuery } from './prometheus-query.ts'
-import { evidenceSeconds } from './evidence.ts'
+import { evidenceSeconds, evidenceSlots } from './evidence.ts'
 import { evaluate, evaluatePromql, type RuleInput, type Verdict } from './verdict.ts'
 
 /** What the rules read: this replica's windows, or with REDIS_URL every replica's. */
@@ -220,7 +220,7 @@ export class RuleEvaluator {
     let newLatencies: number[] = []
     const shadow = { compared: 0, mismatched: 0 }
     // The windows are kept per second: a window cut by a resume covers the second it began in.
-    const seconds = Math.ceil(this.#evidence(rule, flag))
+    const seconds = evidenceSlots(this.#o.states.get(flag), rule.window_seconds, this.#now())
     for (const route of this.#routesOf.get(flag) ?? []) {
       const t = this.#o.traffic.totals(route.name, seconds)
       totals.legacy += t.legacy
