@@ -9,6 +9,7 @@ import { Registry } from 'prom-client'
 import { buildGateway, type Gateway } from '../app.ts'
 import { loadConfigFile, type GatewayConfig } from '../config/load.ts'
 import { isSwitchyardError } from '../errors.ts'
+import { handleProcessFaults } from '../../services/bin/process-faults.ts'
 import { DEFAULT_EXAMPLE_ITEMS, startExampleStack, type ExampleStack } from '../../services/example/example-stack.ts'
 
 export const DEFAULT_CONFIG = 'flags/switchyard.yaml'
@@ -67,8 +68,8 @@ export async function runServe (argv: string[], env: Record<string, string | und
   const stopped = new Promise<number>((resolve) => {
     const log = gateway.proxy.log
     let stopping = false
-    const stop = (signal: string, code: number): void => {
-      if (stopping) return
+    const stop = (signal: string, code: number): boolean => {
+      if (stopping) return false
       stopping = true
       log.info({ signal }, 'shutting down: draining in-flight requests')
       gateway.shutdown().then(async ({ drained }) => {
@@ -79,24 +80,16 @@ export async function runServe (argv: string[], env: Record<string, string | und
         log.error({ err: e }, 'shutdown failed')
         resolve(1)
       })
+      return true
     }
     process.once('SIGTERM', (signal) => stop(signal, 0))
     process.once('SIGINT', (signal) => stop(signal, 0))
-    // A promise rejected with no handler is a bug confined to what that promise did: it is logged and
-    // reported, and the gateway keeps serving, where Node's default would end every request in flight.
-    process.on('unhandledRejection', (reason) => {
-      log.error({ err: reason }, 'a promise was rejected and nothing handled it (a bug of the gateway; report it): serving on')
-      gateway.reporter.error(reason, { component: 'process', kind: 'unhandled_rejection' })
-    })
-    // An exception nobody caught leaves the process in a state nobody knows: it is logged and reported, the
-    // requests in flight are drained, and the process exits 1 for its supervisor to start a fresh one. A
-    // second one during the drain, or a drain that does not end, exits at once.
-    process.on('uncaughtException', (e) => {
-      log.fatal({ err: e }, 'an exception nobody caught (a bug of the gateway; report it): draining and exiting')
-      gateway.reporter.error(e, { component: 'process', kind: 'uncaught_exception' })
-      if (stopping) process.exit(1)
-      setTimeout(() => process.exit(1), config.shutdown.unready_delay_ms + config.shutdown.drain_timeout_ms + 5_000).unref()
-      stop('uncaughtException', 1)
+    handleProcessFaults({
+      name: 'the gateway',
+      log,
+      report: (e, kind) => gateway.reporter.error(e, { component: 'process', kind }),
+      stop,
+      shutdownMs: config.shutdown.unready_delay_ms + config.shutdown.drain_timeout_ms + 5_000
     })
   })
 

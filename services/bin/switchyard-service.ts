@@ -2,12 +2,14 @@
 // The `switchyard-service legacy|unified` command: one service of the data layer in its own process, as a
 // container runs it. The only file of the services that reads the environment, listens and handles
 // signals. On SIGTERM or SIGINT /readyz turns 503, the listener closes, in-flight requests finish (or are cut
-// after DRAIN_TIMEOUT_MS), the database pool closes, and the process exits 0.
+// after DRAIN_TIMEOUT_MS), the database pool closes, and the process exits 0. A bug that escapes every
+// handler is dealt with as process-faults.ts says.
 import { Registry } from 'prom-client'
 import type { FastifyInstance } from 'fastify'
 import { connectPostgres, type DatabaseHandle } from '../db/database.ts'
 import { buildLegacyService } from '../legacy/app.ts'
 import { buildUnifiedService } from '../unified/app.ts'
+import { handleProcessFaults } from './process-faults.ts'
 import { attachOperations } from './service-operations.ts'
 import { serviceSettings, ServiceUsageError, USAGE, type ServiceSettings } from './service-settings.ts'
 
@@ -51,7 +53,10 @@ async function main (argv: string[]): Promise<number> {
   const operations = attachOperations(app, { service: settings.service, db, registry: new Registry() })
 
   const stopped = new Promise<number>((resolve) => {
-    const stop = (signal: NodeJS.Signals): void => {
+    let stopping = false
+    const stop = (signal: string, code: number): boolean => {
+      if (stopping) return false
+      stopping = true
       app.log.info({ signal }, 'shutting down: draining in-flight requests')
       operations.drain()
       const cut = setTimeout(() => {
@@ -63,15 +68,17 @@ async function main (argv: string[]): Promise<number> {
         .then(() => {
           clearTimeout(cut)
           app.log.info('stopped')
-          resolve(0)
+          resolve(code)
         }, (err: unknown) => {
           clearTimeout(cut)
           app.log.error({ err }, 'shutdown failed')
           resolve(1)
         })
+      return true
     }
-    process.once('SIGTERM', stop)
-    process.once('SIGINT', stop)
+    process.once('SIGTERM', (signal) => stop(signal, 0))
+    process.once('SIGINT', (signal) => stop(signal, 0))
+    handleProcessFaults({ name: `the ${settings.service} service`, log: app.log, stop, shutdownMs: settings.drainTimeoutMs + 5_000 })
   })
 
   try {
