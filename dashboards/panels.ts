@@ -67,14 +67,28 @@ export interface PanelOptions {
   max?: number
 }
 
+/** The settings every panel builder of the SDK has, under the same names. */
+interface Basics<B> {
+  title: (s: string) => B
+  description: (s: string) => B
+  datasource: (d: typeof DATASOURCE) => B
+  span: (n: number) => B
+  height: (n: number) => B
+  unit: (s: string) => B
+}
+
+/** Title, description, datasource, size (the options', or the kind's default) and unit. */
+function basics<B extends Basics<B>> (b: B, o: PanelOptions, size: { width: number, height: number }): B {
+  return b.title(o.title).description(o.description).datasource(DATASOURCE).span(o.width ?? size.width).height(o.height ?? size.height).unit(o.unit ?? 'short')
+}
+
+/** `part` over `whole`, summed by `by`: 0 (not no data) where `whole` has series and `part` has none. */
+export function shareOf (by: string, part: string, whole: string): string {
+  return `(sum by (${by}) (${part}) or sum by (${by}) (${whole}) * 0) / sum by (${by}) (${whole})`
+}
+
 export function timeSeries (o: PanelOptions & { stack?: 'normal' | 'percent', steps?: boolean, bars?: boolean }): timeseries.PanelBuilder {
-  const b = new timeseries.PanelBuilder()
-    .title(o.title)
-    .description(o.description)
-    .datasource(DATASOURCE)
-    .span(o.width ?? 12)
-    .height(o.height ?? 8)
-    .unit(o.unit ?? 'short')
+  const b = basics(new timeseries.PanelBuilder(), o, { width: 12, height: 8 })
     .fillOpacity(o.stack === undefined ? 10 : 40)
     .lineInterpolation(o.steps === true ? common.LineInterpolation.StepAfter : common.LineInterpolation.Linear)
     .showPoints(common.VisibilityMode.Never)
@@ -95,13 +109,7 @@ export function timeSeries (o: PanelOptions & { stack?: 'normal' | 'percent', st
 export interface Threshold { value: number | null, color: string }
 
 export function statPanel (o: PanelOptions & { thresholds?: Threshold[], mappings?: dashboard.ValueMapping[], graph?: boolean }): stat.PanelBuilder {
-  const b = new stat.PanelBuilder()
-    .title(o.title)
-    .description(o.description)
-    .datasource(DATASOURCE)
-    .span(o.width ?? 6)
-    .height(o.height ?? 5)
-    .unit(o.unit ?? 'short')
+  const b = basics(new stat.PanelBuilder(), o, { width: 6, height: 5 })
     .graphMode(o.graph === true ? common.BigValueGraphMode.Area : common.BigValueGraphMode.None)
     .colorMode(common.BigValueColorMode.Background)
     .textMode(common.BigValueTextMode.ValueAndName)
@@ -116,13 +124,7 @@ export function statPanel (o: PanelOptions & { thresholds?: Threshold[], mapping
 
 /** A table of an instant query's series: a column per label, one row per series, sorted by value. */
 export function tablePanel (o: PanelOptions & { valueTitle: string }): table.PanelBuilder {
-  const b = new table.PanelBuilder()
-    .title(o.title)
-    .description(o.description)
-    .datasource(DATASOURCE)
-    .span(o.width ?? 12)
-    .height(o.height ?? 8)
-    .unit(o.unit ?? 'short')
+  const b = basics(new table.PanelBuilder(), o, { width: 12, height: 8 })
     .sortBy([new common.TableSortByFieldStateBuilder().displayName(o.valueTitle).desc(true)])
     .withTransformation({ id: 'organize', options: { excludeByName: { Time: true }, renameByName: { Value: o.valueTitle } } })
   o.queries.forEach((q, i) => b.withTarget(target({ ...q, instant: true }, i).format(PromQueryFormat.Table)))

@@ -3,7 +3,7 @@
 // rollback rules' verdicts, rollbacks and rollout steps as annotations, and whether the gateways and their
 // dependencies are up.
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard'
-import { built, countedIn, JOBS, labelVariable, newDashboard, promAnnotation, row, statPanel, tablePanel, thresholds, timeSeries, UP_DOWN } from './panels.ts'
+import { built, countedIn, JOBS, labelVariable, newDashboard, promAnnotation, row, shareOf, statPanel, tablePanel, thresholds, timeSeries, UP_DOWN } from './panels.ts'
 
 const R = 'route=~"$route"'
 const F = 'flag=~"$flag"'
@@ -103,7 +103,7 @@ export function rolloutOverview (): dashboard.Dashboard {
       min: 0,
       width: 8,
       queries: [{
-        expr: `(sum by (backend) (${requests(',code=~"5.."')}) or sum by (backend) (${requests('')}) * 0) / sum by (backend) (${requests('')})`,
+        expr: shareOf('backend', requests(',code=~"5.."'), requests('')),
         legend: '{{backend}}'
       }]
     }))
@@ -127,7 +127,7 @@ export function rolloutOverview (): dashboard.Dashboard {
       width: 8,
       height: 9,
       queries: [{
-        expr: `(sum by (route) (${requests(',backend="new",code=~"5.."')}) or sum by (route) (${requests(',backend="new"')}) * 0) / sum by (route) (${requests(',backend="new"')})`,
+        expr: shareOf('route', requests(',backend="new",code=~"5.."'), requests(',backend="new"')),
         legend: '{{route}}'
       }]
     }))
@@ -147,7 +147,7 @@ export function rolloutOverview (): dashboard.Dashboard {
       min: 0,
       width: 8,
       queries: [{
-        expr: `(sum by (service) (${serviceRequests('code=~"5.."')}) or sum by (service) (${serviceRequests('')}) * 0) / sum by (service) (${serviceRequests('')})`,
+        expr: shareOf('service', serviceRequests('code=~"5.."'), serviceRequests('')),
         legend: '{{service}}'
       }]
     }))

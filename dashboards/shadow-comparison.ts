@@ -1,14 +1,13 @@
 // Shadow comparison: per route, how often the other backend answers the same, which fields differ most, the
 // noise learned, and what became of the shadows that were not compared (errors, drops by reason).
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard'
-import { built, countedIn, labelVariable, newDashboard, row, statPanel, tablePanel, timeSeries } from './panels.ts'
+import { built, countedIn, labelVariable, newDashboard, row, shareOf, statPanel, tablePanel, timeSeries } from './panels.ts'
 
 const R = 'route=~"$route"'
 const RATE = '[$__rate_interval]'
 
 const shadows = (labels: string, window: string) => `rate(switchyard_shadow_total{${R}${labels}}${window})`
-const matchRate = (window: string) =>
-  `(sum by (route) (${shadows(',result="match"', window)}) or sum by (route) (${shadows(',result=~"match|mismatch"', window)}) * 0) / sum by (route) (${shadows(',result=~"match|mismatch"', window)})`
+const matchRate = (window: string) => shareOf('route', shadows(',result="match"', window), shadows(',result=~"match|mismatch"', window))
 const shadowQuantile = (q: number) => `histogram_quantile(${q}, sum by (backend, le) (rate(switchyard_shadow_duration_seconds_bucket{${R}}${RATE})))`
 
 export function shadowComparison (): dashboard.Dashboard {
