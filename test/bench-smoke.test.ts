@@ -2,13 +2,14 @@
 // exit 0 and report figures that make sense. They measure nothing here (the machine runs the other tests at
 // the same time); the figures the README quotes come from full runs on a quiet machine. In CI a missing
 // wrk, Postgres or redis-server fails the test; elsewhere it is skipped.
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { tempDir } from './helpers/gateway.ts'
 import { ROOT } from './helpers/process-serve.ts'
-import { inCi } from './helpers/servers.ts'
+import { postgresMissing } from './helpers/db.ts'
+import { missing } from './helpers/servers.ts'
 
 t.setTimeout(600_000)
 
@@ -23,16 +24,7 @@ function npmRun (t: Test, script: string, args: string[]): Promise<{ code: numbe
   })
 }
 
-function missing (t: Test, what: string): void {
-  if (inCi()) t.fail(`${what} is missing: .ci/run installs and starts it`)
-  else t.skip(`${what} is missing`, () => {})
-}
-
-t.test('npm run bench -- --quick: the gateway with and without shadowing, through wrk', async (t) => {
-  if (spawnSync('wrk', ['-v']).error !== undefined) {
-    missing(t, 'wrk (apt-get install wrk)')
-    return
-  }
+t.test('npm run bench -- --quick: the gateway with and without shadowing, through wrk', { skip: missing('wrk') ?? false }, async (t) => {
   const json = join(tempDir(t), 'bench.json')
   const run = await npmRun(t, 'bench', ['--quick', '--cases', 'c,f,g', '--json', json])
   t.equal(run.code, 0, 'it exits 0', { output: run.output.slice(-2000) })
@@ -43,12 +35,7 @@ t.test('npm run bench -- --quick: the gateway with and without shadowing, throug
   t.match(run.output, /shadow 10 % vs 0 % \(g\/f\): req\/s x\d/, 'and the report gives the ratio')
 })
 
-t.test('npm run bench:data -- --quick: seed, backfill, search and the sync on Postgres', async (t) => {
-  const url = process.env.SWITCHYARD_TEST_PG_URL
-  if (url === undefined || url === '') {
-    missing(t, 'SWITCHYARD_TEST_PG_URL (source .ci/postgres.sh)')
-    return
-  }
+t.test('npm run bench:data -- --quick: seed, backfill, search and the sync on Postgres', { skip: postgresMissing('bench:data runs on Postgres') ?? false }, async (t) => {
   const json = join(tempDir(t), 'data.json')
   const run = await npmRun(t, 'bench:data', ['--quick', '--json', json])
   t.equal(run.code, 0, 'it exits 0', { output: run.output.slice(-2000) })
@@ -61,11 +48,7 @@ t.test('npm run bench:data -- --quick: seed, backfill, search and the sync on Po
   t.ok(Number.isFinite(r.sync_catchup_s), `caught up after the outage in ${r.sync_catchup_s} s`)
 })
 
-t.test('npm run bench:rollback -- --quick: faults injected under load on three replicas and one Redis', async (t) => {
-  if (spawnSync('redis-server', ['--version']).error !== undefined) {
-    missing(t, 'redis-server (apt-get install redis-server)')
-    return
-  }
+t.test('npm run bench:rollback -- --quick: faults injected under load on three replicas and one Redis', { skip: missing('redis-server') ?? false }, async (t) => {
   const json = join(tempDir(t), 'rollback.json')
   const run = await npmRun(t, 'bench:rollback', ['--quick', '--json', json])
   t.equal(run.code, 0, 'it exits 0', { output: run.output.slice(-2000) })

@@ -21,9 +21,9 @@ import type { IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2'
 import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1'
 import type { IServiceMonitor, IPrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1'
 import { loadConfigFile, type GatewayConfig } from '../gateway/config/load.ts'
-import { testDatabase } from './helpers/db.ts'
+import { postgresMissing, testDatabase } from './helpers/db.ts'
 import { within } from './helpers/poll.ts'
-import { freePort, inCi, missing } from './helpers/servers.ts'
+import { freePort, missing } from './helpers/servers.ts'
 
 const run = promisify(execFile)
 const ROOT = resolve(import.meta.dirname, '..')
@@ -260,8 +260,7 @@ t.test('the example Secret documents every key the manifests read', async (t) =>
   }
 })
 
-// The services run on Postgres only; in CI testDatabase fails without it rather than skip.
-const noPostgres = (process.env.SWITCHYARD_TEST_PG_URL ?? '') === '' && !inCi() ? 'the services run on Postgres: set SWITCHYARD_TEST_PG_URL (source .ci/postgres.sh)' : false
+const noPostgres = postgresMissing('the services run on Postgres') ?? false
 
 t.test('the commands the manifests run start, answer their probes and stop on SIGTERM', { skip: skip || noPostgres }, async (t) => {
   if (!existsSync(join(ROOT, 'dist', 'services', 'bin', 'switchyard-service.js'))) {

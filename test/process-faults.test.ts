@@ -7,18 +7,18 @@ import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
-import { migratedDatabase, TEST_PG_URL_VARIABLE } from './helpers/db.ts'
+import { migratedDatabase, postgresMissing, TEST_PG_URL_VARIABLE } from './helpers/db.ts'
 import { events, fakeSentry } from './helpers/fake-sentry.ts'
 import { tempDir } from './helpers/gateway.ts'
 import { within } from './helpers/poll.ts'
 import { ROOT, spawnServe, waitReady, writeServeConfig } from './helpers/process-serve.ts'
-import { freePort, inCi } from './helpers/servers.ts'
+import { freePort } from './helpers/servers.ts'
 import { namedJson, startUpstream } from './helpers/upstream.ts'
 
 const PRELOAD = join(ROOT, 'test', 'fixtures', 'process-fault.mjs')
 const SLOW_MS = 1_000
 const SERVICE = join(ROOT, 'services', 'bin', 'switchyard-service.ts')
-const noPostgres = (process.env[TEST_PG_URL_VARIABLE] ?? '') === '' && !inCi() ? `needs ${TEST_PG_URL_VARIABLE}: the service runs on Postgres (source .ci/postgres.sh)` : false
+const noPostgres = postgresMissing('the service runs as a process on Postgres') ?? false
 
 async function faultyServe (t: Parameters<typeof tempDir>[0], fault: 'rejection' | 'exception') {
   const arrived: Array<() => void> = []

@@ -21,17 +21,16 @@ import { TemplateStoryGenerator } from '../services/migrate/story.ts'
 import { alertExpressions, dashboardExpressions, substitute, type Expression } from '../dashboards/expressions.ts'
 import { DASHBOARDS, ROOT, RULES_FILE } from '../dashboards/outputs.ts'
 import { JOBS } from '../dashboards/panels.ts'
-import { migratedPair, TEST_PG_URL_VARIABLE } from './helpers/db.ts'
+import { migratedPair, postgresMissing } from './helpers/db.ts'
 import { startGateway, type TestGateway } from './helpers/gateway.ts'
 import { sample, scrape } from './helpers/metrics.ts'
 import { within } from './helpers/poll.ts'
-import { freePort, inCi, missing, startPrometheus, startRedis, type ScrapeTarget } from './helpers/servers.ts'
+import { freePort, missing, startPrometheus, startRedis, type ScrapeTarget } from './helpers/servers.ts'
 import { startUpstream } from './helpers/upstream.ts'
 
 t.setTimeout(300_000)
 
-const skip = missing('prometheus', 'redis-server') ??
-  ((process.env[TEST_PG_URL_VARIABLE] ?? '') === '' && !inCi() ? `needs ${TEST_PG_URL_VARIABLE}: the services run as processes on Postgres (source .ci/postgres.sh)` : false)
+const skip = missing('prometheus', 'redis-server') ?? postgresMissing('the services run as processes on Postgres') ?? false
 
 /** The values the template variables take: real labels of the traffic below, and Grafana's intervals. */
 const VARIABLES = {

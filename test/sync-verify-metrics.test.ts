@@ -16,7 +16,7 @@ import { follow } from '../services/sync/follower.ts'
 import { verifyOnce, verifyPeriodically, type VerifyOutcome } from '../services/sync/periodic-verify.ts'
 import { directionStatus } from '../services/sync/status.ts'
 import { SyncMetrics } from '../services/sync/sync-metrics.ts'
-import { migratedPair } from './helpers/db.ts'
+import { migratedPair, postgresMissing } from './helpers/db.ts'
 import { sample, scrape } from './helpers/metrics.ts'
 import { within } from './helpers/poll.ts'
 import { freePort } from './helpers/servers.ts'
@@ -24,7 +24,7 @@ import { freePort } from './helpers/servers.ts'
 t.setTimeout(300_000)
 
 // Two tests need Postgres URLs: to make a database unreachable, and to run the command as it runs for real.
-const needsUrls = (process.env.SWITCHYARD_TEST_PG_URL ?? '') === '' ? 'needs SWITCHYARD_TEST_PG_URL (source .ci/postgres.sh)' : false
+const needsUrls = postgresMissing('these tests make a database unreachable, and run the command as it runs for real') ?? false
 
 const quiet = { info () {}, warn () {}, error () {} }
 const stories = new TemplateStoryGenerator()

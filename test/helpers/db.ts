@@ -11,6 +11,19 @@ import type { MigrationSetName } from '../../services/db/migration-sets.ts'
 
 export const TEST_PG_URL_VARIABLE = 'SWITCHYARD_TEST_PG_URL'
 
+/**
+ * Why a test that needs a real Postgres server (another process connects to it, or it must go away mid-run:
+ * PGlite will not do) cannot run here, or null when it can. In CI a missing server throws, as a missing
+ * binary does in servers.ts: there it is part of the machine.
+ */
+export function postgresMissing (what: string): string | null {
+  const url = process.env[TEST_PG_URL_VARIABLE]
+  if (url !== undefined && url !== '') return null
+  const why = `${TEST_PG_URL_VARIABLE} is not set: ${what} (source .ci/postgres.sh)`
+  if (inCi()) throw new Error(`${why}; in CI the tests need the real server, which .ci/run starts`)
+  return why
+}
+
 interface Teardown { teardown (fn: () => unknown): void }
 
 export interface TestDatabase {

@@ -4,8 +4,8 @@
 // from authentication.initApiTokens; telemetry and the version check are off, so it never calls out.
 // Without SWITCHYARD_TEST_PG_URL the test is skipped on a developer's machine, and fails in CI (CI=true).
 import { randomBytes } from 'node:crypto'
-import { onServer, TEST_PG_URL_VARIABLE } from './db.ts'
-import { freePort, inCi, Server } from './servers.ts'
+import { onServer, postgresMissing, TEST_PG_URL_VARIABLE } from './db.ts'
+import { freePort, Server } from './servers.ts'
 
 interface Teardown { teardown (fn: () => unknown): void }
 
@@ -52,11 +52,7 @@ export interface UnleashServer {
 
 /** Why the Unleash tests cannot run here, or null when they can. In CI a missing server throws. */
 export function unleashMissing (): string | null {
-  const url = process.env[TEST_PG_URL_VARIABLE]
-  if (url !== undefined && url !== '') return null
-  const why = `${TEST_PG_URL_VARIABLE} is not set: unleash-server needs a real PostgreSQL (source .ci/postgres.sh)`
-  if (inCi()) throw new Error(`${why}; in CI the Unleash tests must run`)
-  return why
+  return postgresMissing('unleash-server needs a real PostgreSQL')
 }
 
 // The child process: the environment is cleared of what unleash-server would read instead of the options
