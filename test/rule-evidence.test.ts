@@ -70,4 +70,5 @@ t.test('the slots of the traffic windows a cut window reads: back to the second 
   t.equal(evidenceSlots(resumed(at + 900), 30, at + 2_100), 3, '1.2 s ago, from late in its second: three seconds, where rounding up would read two')
   t.equal(evidenceSlots(resumed(at - 60_000), 30, at), 30, 'resumed a minute ago: the whole window')
   t.equal(evidenceSlots({ ...resumed(at), state: 'paused' }, 30, at + 500), 30, 'a pause does not cut it')
+  t.equal(evidenceSlots(resumed(at + 2_500), 30, at + 500), 1, 'resumed by a replica whose clock runs ahead: the current second')
 })

@@ -16,7 +16,6 @@ const BUCKETS = LATENCY_BOUNDS.length + 1 // the last one is everything above a 
 const COUNTS = 4 // legacy, new, legacy errors, new errors
 /** The counters of one route's second: legacy, new, legacy errors, new errors, then each backend's latency buckets. */
 export const SLOT_WIDTH = COUNTS + 2 * BUCKETS
-const SLOT = SLOT_WIDTH
 
 /** Counts one answer into the slot of `values` that starts at `base`. */
 export function countInto (values: Uint32Array | Float64Array, base: number, backend: BackendId, error: boolean, latency?: number): void {
@@ -62,7 +61,7 @@ export class TrafficWindow {
     const ring = this.#ring(route)
     const base = ring.slots.current(atMs)
     const values = ring.slots.values
-    for (let k = 0; k < SLOT && k < counts.length; k++) values[base + k]! += counts[k]!
+    for (let k = 0; k < SLOT_WIDTH && k < counts.length; k++) values[base + k]! += counts[k]!
   }
 
   /** Sets the cumulative requests of a route (every replica's, summed elsewhere). */
@@ -73,7 +72,7 @@ export class TrafficWindow {
   #ring (route: string): Ring {
     let ring = this.#rings.get(route)
     if (ring === undefined) {
-      ring = { slots: new SlotCounters(this.seconds, SLOT), total: { legacy: 0, new: 0 } }
+      ring = { slots: new SlotCounters(this.seconds, SLOT_WIDTH), total: { legacy: 0, new: 0 } }
       this.#rings.set(route, ring)
     }
     return ring

@@ -4,14 +4,21 @@
 // arrive the verdict is inconclusive (min_requests), not a failure on old evidence.
 import type { FlagState } from '../state/flag-states.ts'
 
+/** When a resume cut the rule's window short (the resume, in ms), or null when the whole window counts. */
+function cutAt (state: FlagState, windowSeconds: number, nowMs: number): number | null {
+  if (state.state !== 'running' || state.since === null) return null
+  const at = Date.parse(state.since)
+  return nowMs - at < windowSeconds * 1000 ? at : null
+}
+
 /**
  * The seconds of a rule's window it may read about a flag in `state` at `nowMs`: the whole window, or, for
  * a flag resumed (running with a date; a flag never changed has none) less than a window ago, the time
  * since the resume, a millisecond at least.
  */
 export function evidenceSeconds (state: FlagState, windowSeconds: number, nowMs: number): number {
-  if (state.state !== 'running' || state.since === null) return windowSeconds
-  return Math.min(windowSeconds, Math.max(0.001, Math.floor(nowMs - Date.parse(state.since)) / 1000))
+  const at = cutAt(state, windowSeconds, nowMs)
+  return at === null ? windowSeconds : Math.max(0.001, Math.floor(nowMs - at) / 1000)
 }
 
 /**
@@ -20,7 +27,6 @@ export function evidenceSeconds (state: FlagState, windowSeconds: number, nowMs:
  * whenever the resume fell later in its second than now does in its own.
  */
 export function evidenceSlots (state: FlagState, windowSeconds: number, nowMs: number): number {
-  if (state.state !== 'running' || state.since === null) return windowSeconds
-  const slots = Math.floor(nowMs / 1000) - Math.floor(Date.parse(state.since) / 1000) + 1
-  return Math.min(windowSeconds, Math.max(1, slots))
+  const at = cutAt(state, windowSeconds, nowMs)
+  return at === null ? windowSeconds : Math.max(1, Math.min(windowSeconds, Math.floor(nowMs / 1000) - Math.floor(at / 1000) + 1))
 }
